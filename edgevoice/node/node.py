@@ -1,0 +1,97 @@
+"""A media node: the live sessions of one process, within its capacity."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..bridge.model import SessionSettings
+from ..sfu.peer import MediaConfig
+from .errors import AtCapacity, UnknownCall
+from .models import ModelEndpoints, make_model
+from .session import LiveSession
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(
+        self,
+        media: MediaConfig,
+        *,
+        models: ModelEndpoints | None = None,
+        max_sessions: int = 200,
+        max_session_seconds: float = 3600.0,
+        node_id: str = "local",
+        region: str = "local",
+    ) -> None:
+        self.id = node_id
+        self.region = region
+        self.media = media
+        self.models = models or ModelEndpoints()
+        self.max_sessions = max_sessions
+        self.max_session_seconds = max_session_seconds
+        self.sessions: dict[str, LiveSession] = {}
+        self._ended_listeners: list[Callable[[str, str], None]] = []
+
+    @property
+    def load(self) -> int:
+        return len(self.sessions)
+
+    def on_session_ended(self, callback: Callable[[str, str], None]) -> None:
+        """``callback(session_id, reason)`` after a session's resources are released."""
+        self._ended_listeners.append(callback)
+
+    def get(self, session_id: str) -> LiveSession:
+        try:
+            return self.sessions[session_id]
+        except KeyError:
+            raise UnknownCall(f"session {session_id} is not live on node {self.id}") from None
+
+    async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
+        """Start the session's media and bridge; returns the SDP answer."""
+        if len(self.sessions) >= self.max_sessions:
+            raise AtCapacity(f"node {self.id} is at its limit of {self.max_sessions} sessions")
+        model = make_model(settings, self.models)
+        session = LiveSession(
+            session_id,
+            settings,
+            model,
+            self.media,
+            on_closed=self._closed,
+            max_seconds=self.max_session_seconds,
+        )
+        self.sessions[session_id] = session
+        try:
+            return await session.connect(offer)
+        except BaseException:
+            self.sessions.pop(session_id, None)
+            await session.close("setup failed")
+            raise
+
+    async def add_listener(self, session_id: str, offer: str) -> tuple[str, str]:
+        return await self.get(session_id).call.add_listener(offer)
+
+    async def remove_listener(self, session_id: str, listener_id: str) -> bool:
+        return await self.get(session_id).call.remove_listener(listener_id)
+
+    async def close(self, session_id: str, reason: str = "deleted") -> None:
+        await self.get(session_id).close(reason)
+
+    async def stats(self, session_id: str) -> dict[str, Any]:
+        return await self.get(session_id).stats()
+
+    def _closed(self, session: LiveSession) -> None:
+        if self.sessions.get(session.id) is session:
+            del self.sessions[session.id]
+        reason = session.call.closed_reason or "closed"
+        for callback in self._ended_listeners:
+            try:
+                callback(session.id, reason)
+            except Exception:
+                log.exception("session-ended listener failed")
+
+    async def shutdown(self) -> None:
+        for session_id in list(self.sessions):
+            await self.sessions[session_id].close("node shutting down")

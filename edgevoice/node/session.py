@@ -1,0 +1,113 @@
+"""A live session on a node: the call's media, the bridge, the event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..bridge.bridge import Bridge
+from ..bridge.model import RealtimeModel, SessionSettings
+from ..sfu.call import Call, CallState
+from ..sfu.frames import EncodedFrame
+from ..sfu.peer import MediaConfig
+from .eventlog import EventLog
+
+log = logging.getLogger(__name__)
+
+STATS_INTERVAL = 1.0
+
+
+class LiveSession:
+    def __init__(
+        self,
+        session_id: str,
+        settings: SessionSettings,
+        model: RealtimeModel,
+        media: MediaConfig,
+        *,
+        on_closed: Callable[[LiveSession], None],
+        max_seconds: float,
+    ) -> None:
+        self.id = session_id
+        self.settings = settings
+        self.events = EventLog()
+        self.call = Call(
+            session_id, media, on_state=self._call_state, on_reply_sent=self._reply_sent
+        )
+        self.bridge = Bridge(model, self.call.reply_audio, emit=self.emit)
+        self._on_closed = on_closed
+        self._max_seconds = max_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    def _reply_sent(self, frame: EncodedFrame) -> None:
+        self.bridge.on_reply_sent(frame)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """An event for the caller's data channel and the backend's event stream."""
+        stamped = self.events.append(event)
+        if event.get("type") != "stats":
+            log.debug("session %s event %s", self.id, event.get("type"))
+        self.call.send_event(stamped)
+
+    async def connect(self, offer: str) -> str:
+        answer = await self.call.answer_caller(offer)
+        try:
+            await self.bridge.start()
+        except BaseException:
+            await self.close("model failed to start")
+            raise
+        self.call.caller_audio.subscribe(self.bridge)
+        self._tasks.append(asyncio.create_task(self._tick(), name=f"stats-{self.id}"))
+        return answer
+
+    def _call_state(self, state: CallState) -> None:
+        self.emit({"type": "state", "state": state.value})
+        if state is CallState.CLOSED and not self._closing:
+            asyncio.get_running_loop().create_task(self.close(self.call.closed_reason or "closed"))
+
+    async def _tick(self) -> None:
+        started = time.monotonic()
+        while self.call.state is not CallState.CLOSED:
+            await asyncio.sleep(STATS_INTERVAL)
+            if time.monotonic() - started > self._max_seconds:
+                await self.close("maximum session length reached")
+                return
+            if self.call.state is CallState.CONNECTED:
+                self.emit({"type": "stats", **(await self.stats())})
+
+    async def stats(self) -> dict[str, Any]:
+        media = await self.call.stats()
+        bridge = self.bridge.stats()
+        peer = media.pop("caller_peer", {})
+        outbound = peer.get("outbound", [{}])
+        inbound = peer.get("inbound", [{}])
+        return {
+            "state": self.call.state.value,
+            "rtt_seconds": (outbound[0] if outbound else {}).get("rtt_seconds"),
+            "jitter_seconds": (inbound[0] if inbound else {}).get("jitter_seconds"),
+            "fraction_lost": (outbound[0] if outbound else {}).get("fraction_lost"),
+            "tracks": media,
+            "peer": peer,
+            "bridge": bridge,
+        }
+
+    async def close(self, reason: str) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.emit({"type": "session.closing", "reason": reason})
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.bridge.close()
+        await self.call.close(reason)
+        self.events.close()
+        self._on_closed(self)

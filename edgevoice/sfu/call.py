@@ -1,0 +1,247 @@
+"""One call's media: the caller's peer, its two publications, and the listeners.
+
+Caller audio arrives on a tapped receiver and is published undecoded; whoever
+subscribes (the bridge, listeners' tracks) gets the same frame objects. The reply
+publication is fed by the bridge and fanned out to the caller and every listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver
+from aiortc.rtp import RtpPacket
+
+from ..statemachine import StateMachine
+from . import sdp
+from .errors import CallStateError, OfferError
+from .fanout import Publication
+from .frames import EncodedFrame
+from .peer import MediaConfig, apply_offer, make_answer
+from .sequence import SequenceTracker
+from .stats import peer_stats
+from .tap import tap_receiver
+from .track import EncodedTrack
+
+log = logging.getLogger(__name__)
+
+
+class CallState(Enum):
+    NEW = "new"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    CLOSED = "closed"
+
+
+_EDGES = {
+    CallState.NEW: frozenset({CallState.CONNECTING, CallState.CLOSED}),
+    CallState.CONNECTING: frozenset({CallState.CONNECTED, CallState.CLOSED}),
+    CallState.CONNECTED: frozenset({CallState.CLOSED}),
+}
+
+
+class Listener:
+    """A WHEP subscriber: its own peer connection carrying the caller and the agent."""
+
+    def __init__(self, listener_id: str, pc: RTCPeerConnection) -> None:
+        self.id = listener_id
+        self.pc = pc
+        self.tracks: list[tuple[Publication, EncodedTrack]] = []
+
+    async def close(self) -> None:
+        for publication, track in self.tracks:
+            publication.unsubscribe(track)
+            track.stop()
+        await self.pc.close()
+
+
+class Call:
+    def __init__(
+        self,
+        call_id: str,
+        config: MediaConfig,
+        *,
+        on_state: Callable[[CallState], None] | None = None,
+        on_reply_sent: Callable[[EncodedFrame], None] | None = None,
+    ) -> None:
+        self.id = call_id
+        self.config = config
+        self.caller_audio = Publication(f"{call_id}/caller")
+        self.reply_audio = Publication(f"{call_id}/reply")
+        self.sequence = SequenceTracker()
+        self.listeners: dict[str, Listener] = {}
+        self.created_at = time.time()
+        self.connected_at: float | None = None
+        self.closed_reason: str | None = None
+        self._on_state = on_state
+        self._state = StateMachine(CallState.NEW, _EDGES, self._state_changed)
+        self._pc: RTCPeerConnection | None = None
+        self._events: RTCDataChannel | None = None
+        self._pending_events: list[str] = []
+        self.reply_track = EncodedTrack(on_sent=on_reply_sent)
+        self.closed = asyncio.Event()
+        self.caller_bytes = 0
+
+    @property
+    def state(self) -> CallState:
+        return self._state.state
+
+    def _state_changed(self, previous: CallState, current: CallState) -> None:
+        log.info("call %s: %s -> %s", self.id, previous.value, current.value)
+        if self._on_state is not None:
+            self._on_state(current)
+
+    # caller -----------------------------------------------------------------
+    async def answer_caller(self, offer: str) -> str:
+        """Answer the caller's WHIP offer; the caller must send Opus audio."""
+        if self.state is not CallState.NEW:
+            raise CallStateError(f"call {self.id} already has a caller ({self.state.value})")
+        summary = sdp.summarize_offer(offer)
+        if not summary.audio_sending():
+            raise OfferError("the caller's offer must send audio (sendonly or sendrecv)")
+        self._state.to(CallState.CONNECTING)
+        pc = self._pc = self.config.new_peer()
+        pc.on("connectionstatechange", self._caller_connection_changed)
+        pc.on("datachannel", self._caller_datachannel)
+        try:
+            await apply_offer(pc, offer)
+            transceiver = _first_audio(pc)
+            tap_receiver(transceiver.receiver, self._caller_packet)
+            transceiver.direction = "sendrecv"
+            transceiver.sender.replaceTrack(self.reply_track)
+            self.reply_audio.subscribe(self.reply_track)
+            return await make_answer(pc, self.config, summary)
+        except BaseException:
+            await self.close("setup failed")
+            raise
+
+    def _caller_packet(self, packet: RtpPacket, arrival: float) -> None:
+        pts = self.sequence.accept(packet.sequence_number, packet.timestamp)
+        if pts is None:
+            return
+        self.caller_bytes += len(packet.payload)
+        self.caller_audio.publish(EncodedFrame(packet.payload, pts, arrival))
+
+    async def _caller_connection_changed(self) -> None:
+        pc = self._pc
+        if pc is None:
+            return
+        state = pc.connectionState
+        if state == "connected" and self._state.can(CallState.CONNECTED):
+            self.connected_at = time.time()
+            self._state.to(CallState.CONNECTED)
+        elif state in ("failed", "closed"):
+            await self.close("peer " + state)
+
+    def _caller_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label != "events":
+            return
+        self._events = channel
+
+        @channel.on("open")  # type: ignore[misc]
+        def _flush() -> None:
+            pending, self._pending_events = self._pending_events, []
+            for text in pending:
+                channel.send(text)
+
+        if channel.readyState == "open":
+            _flush()
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        """Send a JSON event on the caller's ``events`` data channel (queued until open)."""
+        text = json.dumps(event, separators=(",", ":"))
+        channel = self._events
+        if channel is not None and channel.readyState == "open":
+            channel.send(text)
+        elif self.state is not CallState.CLOSED and len(self._pending_events) < 100:
+            self._pending_events.append(text)
+
+    # listeners --------------------------------------------------------------
+    async def add_listener(self, offer: str) -> tuple[str, str]:
+        """Answer a WHEP offer: first audio section hears the caller, second the agent."""
+        if self.state is CallState.CLOSED:
+            raise CallStateError(f"call {self.id} has ended")
+        summary = sdp.summarize_offer(offer)
+        if not summary.audio_receiving():
+            raise OfferError("a WHEP offer must receive audio (recvonly or sendrecv)")
+        listener = Listener(secrets.token_urlsafe(16), self.config.new_peer())
+        try:
+            await apply_offer(listener.pc, offer)
+            audio = [t for t in listener.pc.getTransceivers() if t.kind == "audio"]
+            for transceiver, publication in zip(
+                audio, (self.caller_audio, self.reply_audio), strict=False
+            ):
+                track = EncodedTrack()
+                transceiver.direction = "sendonly"
+                transceiver.sender.replaceTrack(track)
+                publication.subscribe(track)
+                listener.tracks.append((publication, track))
+            answer = await make_answer(listener.pc, self.config, summary)
+        except BaseException:
+            await listener.close()
+            raise
+        self.listeners[listener.id] = listener
+
+        @listener.pc.on("connectionstatechange")  # type: ignore[misc]
+        async def _changed() -> None:
+            if listener.pc.connectionState in ("failed", "closed"):
+                await self.remove_listener(listener.id)
+
+        return listener.id, answer
+
+    async def remove_listener(self, listener_id: str) -> bool:
+        listener = self.listeners.pop(listener_id, None)
+        if listener is None:
+            return False
+        await listener.close()
+        return True
+
+    # life -------------------------------------------------------------------
+    async def close(self, reason: str = "closed") -> None:
+        if self.state is CallState.CLOSED:
+            return
+        self.closed_reason = reason
+        self._state.to(CallState.CLOSED)
+        self.caller_audio.end()
+        self.reply_audio.end()
+        self.reply_track.stop()
+        for listener_id in list(self.listeners):
+            await self.remove_listener(listener_id)
+        if self._pc is not None:
+            await self._pc.close()
+        self.closed.set()
+
+    async def stats(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "caller_audio": {
+                "frames": self.sequence.delivered,
+                "bytes": self.caller_bytes,
+                "lost": self.sequence.lost,
+                "late": self.sequence.late,
+                "subscribers": self.caller_audio.subscribers,
+            },
+            "reply_audio": {
+                "frames": self.reply_audio.frames,
+                "bytes": self.reply_audio.bytes,
+                "subscribers": self.reply_audio.subscribers,
+                "dropped_to_caller": self.reply_track.dropped,
+            },
+            "listeners": len(self.listeners),
+        }
+        if self._pc is not None and self.state is not CallState.CLOSED:
+            out["caller_peer"] = await peer_stats(self._pc)
+        return out
+
+
+def _first_audio(pc: RTCPeerConnection) -> RTCRtpTransceiver:
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind == "audio":
+            return transceiver
+    raise OfferError("SDP offer has no audio section (m=audio)")

@@ -1,0 +1,150 @@
+"""Pure SDP decisions: what an offer must hold, and the few edits answers need.
+
+Only line-level work; aiortc does the real parsing. Each function takes text and
+returns text or a summary, so each is tested directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import OfferError
+
+MAX_SDP_BYTES = 64 * 1024
+_OPUS_RTPMAP = re.compile(r"^a=rtpmap:(\d+) opus/48000(/2)?\s*$", re.IGNORECASE)
+_DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSection:
+    kind: str
+    direction: str
+    opus_payload_type: int | None
+    fmtp: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSummary:
+    audio: tuple[MediaSection, ...]
+    has_data_channel: bool
+
+    def audio_sending(self) -> bool:
+        return any(m.direction in ("sendonly", "sendrecv") for m in self.audio)
+
+    def audio_receiving(self) -> bool:
+        return any(m.direction in ("recvonly", "sendrecv") for m in self.audio)
+
+
+def summarize_offer(sdp: str) -> OfferSummary:
+    """Check the offer's shape; raise :class:`OfferError` with a readable reason."""
+    if len(sdp.encode("utf-8", "replace")) > MAX_SDP_BYTES:
+        raise OfferError(f"SDP offer is larger than {MAX_SDP_BYTES} bytes")
+    lines = [line.strip() for line in sdp.replace("\r\n", "\n").split("\n") if line.strip()]
+    if not lines or lines[0] != "v=0":
+        raise OfferError("body is not an SDP offer: it must start with 'v=0'")
+    if not any(line.startswith("m=") for line in lines):
+        raise OfferError("SDP offer has no media section (m= line)")
+    sections: list[MediaSection] = []
+    data = False
+    kind: str | None = None
+    direction = "sendrecv"
+    opus: int | None = None
+    fmtp: dict[int, str] = {}
+    has_fingerprint = any(line.startswith("a=fingerprint:") for line in lines)
+    has_ice = any(line.startswith("a=ice-ufrag:") for line in lines)
+
+    def close() -> None:
+        if kind == "audio":
+            sections.append(MediaSection(kind, direction, opus, dict(fmtp)))
+
+    for line in lines:
+        if line.startswith("m="):
+            close()
+            kind = line[2:].split(" ", 1)[0]
+            direction, opus, fmtp = "sendrecv", None, {}
+            if kind == "application" and "webrtc-datachannel" in line:
+                data = True
+            continue
+        if kind is None:
+            continue
+        if line[2:] in _DIRECTIONS and line.startswith("a="):
+            direction = line[2:]
+        elif (match := _OPUS_RTPMAP.match(line)) is not None:
+            opus = int(match.group(1))
+        elif line.startswith("a=fmtp:"):
+            pt, _, params = line[7:].partition(" ")
+            if pt.isdigit():
+                fmtp[int(pt)] = params
+    close()
+    if not has_ice or not has_fingerprint:
+        raise OfferError("SDP offer lacks ICE credentials or a DTLS fingerprint")
+    if not sections:
+        raise OfferError("SDP offer has no audio section (m=audio)")
+    if not any(m.opus_payload_type is not None for m in sections):
+        raise OfferError("SDP offer's audio does not include Opus (opus/48000/2)")
+    return OfferSummary(tuple(sections), data)
+
+
+def restore_opus_fmtp(answer: str, offer: OfferSummary) -> str:
+    """Put back the offer's Opus parameters the answer dropped (aiortc writes no fmtp).
+
+    Without this the browser's ``useinbandfec=1`` is lost and it sends no FEC.
+    """
+    wanted = "minptime=10;useinbandfec=1"
+    for section in offer.audio:
+        if section.opus_payload_type is not None:
+            params = section.fmtp.get(section.opus_payload_type, "")
+            if "useinbandfec=1" not in params:
+                return answer
+    out: list[str] = []
+    for line in answer.split("\r\n"):
+        out.append(line)
+        match = _OPUS_RTPMAP.match(line)
+        if match is not None:
+            pt = match.group(1)
+            if f"a=fmtp:{pt} " not in answer:
+                out.append(f"a=fmtp:{pt} {wanted}")
+    return "\r\n".join(out)
+
+
+def announce_address(sdp: str, public_ip: str) -> str:
+    """Rewrite host candidates and connection lines to ``public_ip`` (NAT, containers).
+
+    Ports stay as bound; the host forwards the node's UDP range to the same ports.
+    """
+    out: list[str] = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:") and " typ host" in line:
+            parts = line.split(" ")
+            if len(parts) > 5:
+                parts[4] = public_ip
+            line = " ".join(parts)
+        elif line.startswith("c=IN IP4 ") or line.startswith("c=IN IP6 "):
+            family = "IP6" if ":" in public_ip else "IP4"
+            line = f"c=IN {family} {public_ip}"
+        out.append(line)
+    return "\r\n".join(out)
+
+
+def keep_candidates(sdp: str, allowed_hosts: set[str]) -> str:
+    """Drop ``a=candidate`` lines whose address is not in ``allowed_hosts``."""
+    out = []
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("a=candidate:"):
+            parts = line.split(" ")
+            if len(parts) > 5 and parts[4] not in allowed_hosts:
+                continue
+        out.append(line)
+    return "\r\n".join(out)
+
+
+def candidate_ports(sdp: str) -> list[int]:
+    """The ports of every candidate line (used to check the node's port range)."""
+    ports = []
+    for line in sdp.replace("\r\n", "\n").split("\n"):
+        if line.startswith("a=candidate:"):
+            parts = line.split(" ")
+            if len(parts) > 5 and parts[5].isdigit():
+                ports.append(int(parts[5]))
+    return ports
