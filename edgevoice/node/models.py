@@ -18,20 +18,36 @@ class ModelEndpoints:
     local_url: str | None = None
 
 
+def check_model(name: str, endpoints: ModelEndpoints) -> None:
+    """Raise UnknownModel (with what to do about it) unless ``name`` can run here."""
+    if name == "echo":
+        return
+    if not _client_available():
+        raise UnknownModel(f"model {name!r} needs the realtime protocol client; use 'echo'")
+    if name == "local" and endpoints.local_url is None:
+        raise UnknownModel("the offline model server is not running on this node")
+    if name not in ("local",) and endpoints.api_key is None:
+        raise UnknownModel(
+            f"model {name!r} needs OPENAI_API_KEY on the server (or EDGEVOICE_REALTIME_URL "
+            "pointing at a compatible server); 'echo' and 'local' need no key"
+        )
+
+
+def _client_available() -> bool:
+    try:
+        from ..bridge import realtime_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def make_model(settings: SessionSettings, endpoints: ModelEndpoints) -> RealtimeModel:
+    check_model(settings.model, endpoints)
     if settings.model == "echo":
         return EchoModel()
-    try:
-        from ..bridge.realtime_client import RealtimeClient
-    except ImportError as exc:  # the protocol client is not part of this build
-        raise UnknownModel(f"model {settings.model!r} needs the realtime client") from exc
+    from ..bridge.realtime_client import RealtimeClient
+
     if settings.model == "local":
-        if endpoints.local_url is None:
-            raise UnknownModel("the offline model server is not running on this node")
+        assert endpoints.local_url is not None
         return RealtimeClient(endpoints.local_url, settings, api_key=None)
-    if endpoints.api_key is None:
-        raise UnknownModel(
-            f"model {settings.model!r} needs OPENAI_API_KEY (or EDGEVOICE_REALTIME_URL "
-            "pointing at a compatible server)"
-        )
     return RealtimeClient(endpoints.realtime_url, settings, api_key=endpoints.api_key)

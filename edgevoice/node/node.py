@@ -9,7 +9,8 @@ from typing import Any
 from ..bridge.model import SessionSettings
 from ..sfu.peer import MediaConfig
 from .errors import AtCapacity, UnknownCall
-from .models import ModelEndpoints, make_model
+from .models import ModelEndpoints, check_model, make_model
+from .eventlog import EventLog
 from .session import LiveSession
 
 log = logging.getLogger(__name__)
@@ -33,15 +34,30 @@ class Node:
         self.max_sessions = max_sessions
         self.max_session_seconds = max_session_seconds
         self.sessions: dict[str, LiveSession] = {}
-        self._ended_listeners: list[Callable[[str, str], None]] = []
+        self.draining = False
+        self._logs: dict[str, EventLog] = {}
+        self._ended_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
 
     @property
     def load(self) -> int:
         return len(self.sessions)
 
-    def on_session_ended(self, callback: Callable[[str, str], None]) -> None:
-        """``callback(session_id, reason)`` after a session's resources are released."""
+    def on_session_ended(self, callback: Callable[[str, str, dict[str, Any]], None]) -> None:
+        """``callback(session_id, reason, final)`` once a session's resources are released;
+        ``final`` holds its last ``stats`` and its ``transcript``."""
         self._ended_listeners.append(callback)
+
+    def event_log(self, session_id: str) -> EventLog:
+        """The session's event stream; exists before the caller connects, so a backend
+        can follow a session from its creation."""
+        log_ = self._logs.get(session_id)
+        if log_ is None:
+            log_ = self._logs[session_id] = EventLog()
+        return log_
+
+    def check_model(self, name: str) -> None:
+        """Raise UnknownModel unless this node can run ``name``."""
+        check_model(name, self.models)
 
     def get(self, session_id: str) -> LiveSession:
         try:
@@ -51,6 +67,8 @@ class Node:
 
     async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
         """Start the session's media and bridge; returns the SDP answer."""
+        if self.draining:
+            raise AtCapacity(f"node {self.id} is draining", retry_after=1)
         if len(self.sessions) >= self.max_sessions:
             raise AtCapacity(f"node {self.id} is at its limit of {self.max_sessions} sessions")
         model = make_model(settings, self.models)
@@ -59,6 +77,7 @@ class Node:
             settings,
             model,
             self.media,
+            events=self.event_log(session_id),
             on_closed=self._closed,
             max_seconds=self.max_session_seconds,
         )
@@ -85,13 +104,16 @@ class Node:
     def _closed(self, session: LiveSession) -> None:
         if self.sessions.get(session.id) is session:
             del self.sessions[session.id]
+        self._logs.pop(session.id, None)
         reason = session.call.closed_reason or "closed"
+        final = {"stats": session.final_stats, "transcript": list(session.bridge.transcript)}
         for callback in self._ended_listeners:
             try:
-                callback(session.id, reason)
+                callback(session.id, reason, final)
             except Exception:
                 log.exception("session-ended listener failed")
 
     async def shutdown(self) -> None:
+        self.draining = True
         for session_id in list(self.sessions):
             await self.sessions[session_id].close("node shutting down")

@@ -29,12 +29,13 @@ class LiveSession:
         model: RealtimeModel,
         media: MediaConfig,
         *,
+        events: EventLog,
         on_closed: Callable[[LiveSession], None],
         max_seconds: float,
     ) -> None:
         self.id = session_id
         self.settings = settings
-        self.events = EventLog()
+        self.events = events
         self.call = Call(
             session_id, media, on_state=self._call_state, on_reply_sent=self._reply_sent
         )
@@ -43,6 +44,15 @@ class LiveSession:
         self._max_seconds = max_seconds
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._connected_listeners: list[Callable[[str], None]] = []
+        self.final_stats: dict[str, Any] | None = None
+
+    def on_connected(self, callback: Callable[[str], None]) -> None:
+        """``callback(session_id)`` when the caller's media connects (now, if it has)."""
+        if self.call.state is CallState.CONNECTED:
+            callback(self.id)
+        else:
+            self._connected_listeners.append(callback)
 
     def _reply_sent(self, frame: EncodedFrame) -> None:
         self.bridge.on_reply_sent(frame)
@@ -67,6 +77,9 @@ class LiveSession:
 
     def _call_state(self, state: CallState) -> None:
         self.emit({"type": "state", "state": state.value})
+        if state is CallState.CONNECTED:
+            for callback in self._connected_listeners:
+                callback(self.id)
         if state is CallState.CLOSED and not self._closing:
             asyncio.get_running_loop().create_task(self.close(self.call.closed_reason or "closed"))
 
@@ -107,6 +120,10 @@ class LiveSession:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        try:
+            self.final_stats = await self.stats()
+        except Exception:
+            log.exception("session %s: final stats failed", self.id)
         await self.bridge.close()
         await self.call.close(reason)
         self.events.close()

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver
 from aiortc.rtp import RtpPacket
+from aiortc.sdp import candidate_from_sdp
 
 from ..statemachine import StateMachine
 from . import sdp
@@ -162,6 +163,22 @@ class Call:
             channel.send(text)
         elif self.state is not CallState.CLOSED and len(self._pending_events) < 100:
             self._pending_events.append(text)
+
+    async def add_remote_candidates(self, candidates: tuple[tuple[str | None, str], ...]) -> int:
+        """Trickled caller candidates (WHIP PATCH); returns how many were added."""
+        pc = self._pc
+        if pc is None or self.state is CallState.CLOSED:
+            raise CallStateError(f"call {self.id} has no live caller")
+        added = 0
+        for mid, line in candidates:
+            try:
+                candidate = candidate_from_sdp(line.removeprefix("candidate:"))
+            except (ValueError, IndexError) as exc:
+                raise OfferError(f"bad candidate line {line[:60]!r}") from exc
+            candidate.sdpMid = mid if mid is not None else _first_audio(pc).mid
+            await pc.addIceCandidate(candidate)
+            added += 1
+        return added
 
     # listeners --------------------------------------------------------------
     async def add_listener(self, offer: str) -> tuple[str, str]:

@@ -7,7 +7,9 @@ fixed port range fits firewalls and containers, and the media address is a setti
 
 - the process's media address replaces aioice's interface scan (``set_media_address``);
 - while :func:`port_range_scope` is active, UDP endpoints that aioice binds to port 0
-  take the next free port of the range instead.
+  take the next free port of the range instead, and a socket bound to loopback never
+  sends to a non-loopback address (a peer-reflexive candidate from another interface
+  would otherwise get answers on it).
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class PortRange:
 
 
 _media_address: str | None = None
-_scope: ContextVar[PortRange | None] = ContextVar("edgevoice_port_range", default=None)
+_UNSCOPED = PortRange(1, 1)
+_scope: ContextVar[PortRange | None] = ContextVar("edgevoice_port_range", default=_UNSCOPED)
 _original_host_addresses: Callable[[bool, bool], list[str]] = aioice.ice.get_host_addresses
 
 
@@ -97,8 +100,7 @@ def media_address() -> str | None:
 @contextlib.contextmanager
 def port_range_scope(ports: PortRange | None) -> Iterator[None]:
     """Within this block (and tasks it starts), aioice's sockets bind inside ``ports``."""
-    if ports is not None:
-        _install_on_loop(asyncio.get_running_loop())
+    _install_on_loop(asyncio.get_running_loop())
     token = _scope.set(ports)
     try:
         yield
@@ -114,17 +116,59 @@ def _install_on_loop(loop: asyncio.AbstractEventLoop) -> None:
     async def create_datagram_endpoint(
         protocol_factory: Callable[[], Any], local_addr: Any = None, **kwargs: Any
     ) -> Any:
-        ports = _scope.get()
-        if ports is None or local_addr is None or local_addr[1] != 0:
+        scoped = _scope.get() is not _UNSCOPED
+        if not scoped or local_addr is None or local_addr[1] != 0:
             return await original(protocol_factory, local_addr=local_addr, **kwargs)
         host = local_addr[0]
-        for port in ports.candidates():
-            try:
-                return await original(protocol_factory, local_addr=(host, port), **kwargs)
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-        raise PortsExhausted(f"no free UDP port in {ports.low}-{ports.high} on {host}")
+        ports = _scope.get()
+        if ports is None:
+            endpoint = await original(protocol_factory, local_addr=local_addr, **kwargs)
+        else:
+            endpoint = await _bind_in_range(original, protocol_factory, host, ports, kwargs)
+        if _is_loopback(host):
+            protocol = endpoint[1]
+            protocol.transport = LoopbackOnly(protocol.transport)
+        return endpoint
 
     loop.create_datagram_endpoint = create_datagram_endpoint  # type: ignore[method-assign]
     loop._edgevoice_ports = True  # type: ignore[attr-defined]
+
+
+async def _bind_in_range(
+    create: Callable[..., Any],
+    protocol_factory: Callable[[], Any],
+    host: str,
+    ports: PortRange,
+    kwargs: dict[str, Any],
+) -> Any:
+    for port in ports.candidates():
+        try:
+            return await create(protocol_factory, local_addr=(host, port), **kwargs)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+    raise PortsExhausted(f"no free UDP port in {ports.low}-{ports.high} on {host}")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackOnly:
+    """A datagram transport proxy that drops anything addressed beyond loopback."""
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+        self.refused = 0
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        if addr is not None and not _is_loopback(addr[0]):
+            self.refused += 1
+            return
+        self._transport.sendto(data, addr)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

@@ -148,3 +148,34 @@ def candidate_ports(sdp: str) -> list[int]:
             if len(parts) > 5 and parts[5].isdigit():
                 ports.append(int(parts[5]))
     return ports
+
+
+@dataclass(frozen=True, slots=True)
+class SdpFragment:
+    """A trickle-ice-sdpfrag body (RFC 8840): credentials and candidates per mid."""
+
+    ufrag: str | None
+    pwd: str | None
+    candidates: tuple[tuple[str | None, str], ...]  # (mid, "candidate:..." without "a=")
+
+    @property
+    def ice_restart(self) -> bool:
+        return self.ufrag is not None or self.pwd is not None
+
+
+def parse_sdpfrag(text: str) -> SdpFragment:
+    ufrag = pwd = mid = None
+    candidates: list[tuple[str | None, str]] = []
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        if line.startswith("a=ice-ufrag:"):
+            ufrag = line[len("a=ice-ufrag:") :]
+        elif line.startswith("a=ice-pwd:"):
+            pwd = line[len("a=ice-pwd:") :]
+        elif line.startswith("a=mid:"):
+            mid = line[len("a=mid:") :]
+        elif line.startswith("a=candidate:"):
+            candidates.append((mid, line[2:]))
+        elif line and not line.startswith(("a=", "m=", "c=")):
+            raise OfferError(f"not an SDP fragment line: {line[:60]!r}")
+    return SdpFragment(ufrag, pwd, tuple(candidates))

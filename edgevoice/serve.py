@@ -1,0 +1,129 @@
+"""``edgevoice serve``: everything in one process on an embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import uvicorn
+
+from .node.models import ModelEndpoints
+from .node.node import Node
+from .sfu.network import PortRange, set_media_address
+from .sfu.peer import MediaConfig
+from .signalling import auth
+from .signalling.app import create_app
+from .signalling.settings import Settings, is_loopback
+
+log = logging.getLogger(__name__)
+MODEL_SERVER_START_SECONDS = 120
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def local_model_server() -> AsyncIterator[str | None]:
+    """Start ``edgevoice model-server`` as a child process; yield its URL once ready.
+
+    A separate process keeps speech recognition and synthesis off the media loop.
+    """
+    try:
+        import edgevoice.modelserver.server  # noqa: F401
+    except ImportError:
+        yield None
+        return
+    port = free_port()
+    print(f"starting the offline model on 127.0.0.1:{port} (loads once) ...", flush=True)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edgevoice", "model-server", "--host", "127.0.0.1",
+        "--port", str(port), stdout=None, stderr=None,
+    )  # fmt: skip
+    url = f"ws://127.0.0.1:{port}/v1/realtime"
+    try:
+        deadline = time.monotonic() + MODEL_SERVER_START_SECONDS
+        while time.monotonic() < deadline and proc.returncode is None:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
+        else:
+            print("the offline model did not start; sessions use the echo model", flush=True)
+            url = None  # type: ignore[assignment]
+        yield url
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(proc.wait(), 5)
+            if proc.returncode is None:
+                proc.kill()
+
+
+async def serve(settings: Settings) -> int:
+    if not settings.api_key:
+        settings.api_key = auth.new_api_key()
+    set_media_address(settings.effective_media_address)
+    media = MediaConfig(
+        ports=PortRange.parse(settings.rtc_ports) if settings.rtc_ports else None,
+        public_ip=settings.public_ip,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        local_url = settings.local_model_url
+        if local_url is None and settings.model == "local":
+            local_url = await stack.enter_async_context(local_model_server())
+        endpoints = ModelEndpoints(
+            realtime_url=settings.realtime_url,
+            api_key=settings.openai_api_key,
+            local_url=local_url,
+        )
+        node = Node(
+            media,
+            models=endpoints,
+            max_sessions=settings.max_sessions,
+            max_session_seconds=settings.max_session_seconds,
+        )
+        try:
+            node.check_model(settings.model)
+        except Exception as exc:
+            print(f"default model {settings.model!r} is not available ({exc}); using 'echo'")
+            settings.model = "echo"
+        app = create_app(settings, node)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            loop="none",
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.05)
+        if serving.done():
+            return 1
+        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+        print(
+            f"\nedgevoice ready: open http://{shown}:{settings.port}/\n"
+            f"  API key   {settings.api_key}\n"
+            f"  model     {settings.model}\n"
+            f"  media     {settings.effective_media_address or 'all interfaces'}"
+            f"{' ports ' + settings.rtc_ports if settings.rtc_ports else ''}\n"
+            f"  demo page {'on' if settings.demo_enabled else 'off'}"
+            f"{'' if is_loopback(settings.host) else ' (bound beyond loopback)'}\n",
+            flush=True,
+        )
+        await serving
+    return 0

@@ -1,0 +1,47 @@
+"""Small request helpers shared by the routes: API key, SDP bodies, the service."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from . import auth
+from .errors import BadRequest, TooLarge, Unauthorized, UnsupportedMediaType
+from .service import SessionService
+
+
+def service(request: Request) -> SessionService:
+    svc: SessionService = request.app.state.service
+    return svc
+
+
+def require_api_key(request: Request) -> None:
+    """Dependency: the caller must present the node's API key as Bearer token."""
+    token = auth.bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("missing 'Authorization: Bearer <API key>' header")
+    if not auth.same_secret(token, service(request).settings.api_key or ""):
+        raise Unauthorized("wrong API key")
+
+
+async def read_body(request: Request, content_type: str) -> str:
+    """The body as text, if it has ``content_type`` and fits the size limit."""
+    given = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if given != content_type:
+        raise UnsupportedMediaType(
+            f"Content-Type must be {content_type}, got {given or 'nothing'}"
+        )
+    limit = service(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"body of {declared} bytes is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not UTF-8 text") from exc

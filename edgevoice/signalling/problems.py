@@ -1,0 +1,93 @@
+"""RFC 9457 problem+json responses, and the mapping of every error onto one."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..bridge.errors import BridgeError
+from ..node.errors import AtCapacity, NodeError, UnknownCall, UnknownModel
+from ..sfu.errors import CallStateError, MediaError, OfferError, PortsExhausted
+from .errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    Problem,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    status: int, title: str, detail: str, instance: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "instance": instance}  # fmt: skip
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def as_problem(exc: BaseException) -> Problem:
+    """Map an error of any plane onto the HTTP problem a client should see."""
+    match exc:
+        case Problem():
+            return exc
+        case AtCapacity():
+            return Unavailable(str(exc), retry_after=exc.retry_after, cause=exc)
+        case PortsExhausted():
+            return Unavailable(f"{exc}; try again shortly", retry_after=2, cause=exc)
+        case OfferError():
+            return BadRequest(str(exc), cause=exc)
+        case CallStateError():
+            return Conflict(str(exc), cause=exc)
+        case UnknownCall():
+            return NotFound(str(exc), cause=exc)
+        case UnknownModel():
+            return BadRequest(str(exc), cause=exc)
+        case BridgeError() if exc.retryable:
+            return Unavailable(f"the model could not be reached: {exc}", cause=exc)
+        case BridgeError() | MediaError():
+            return BadRequest(str(exc), cause=exc)
+    return Problem("an unexpected error occurred; it has been logged", cause=exc)
+
+
+def install(app: FastAPI) -> None:
+    async def _known(request: Request, exc: Exception) -> JSONResponse:
+        problem = as_problem(exc)
+        if type(problem) is Problem:
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem_response(
+            problem.status, problem.title, problem.detail, request.url.path, problem.headers
+        )
+
+    # Known errors of every plane answer here; anything else reaches the Exception
+    # handler (same body), which Starlette runs last and then logs.
+    for cls in (Problem, MediaError, NodeError, BridgeError, Exception):
+        app.add_exception_handler(cls, _known)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404:
+            detail = f"no route {request.url.path}"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        return problem_response(
+            exc.status_code, title, detail, request.url.path, dict(exc.headers or {})
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+        return problem_response(
+            400, "Bad Request", "invalid request: " + "; ".join(parts), request.url.path
+        )

@@ -1,0 +1,62 @@
+"""What the control plane remembers about a session, and the states it moves through."""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..statemachine import StateMachine
+
+
+class SessionState(Enum):
+    CREATED = "created"  # secret issued, nobody connected yet
+    CONNECTING = "connecting"  # WHIP offer answered, media setting up
+    CONNECTED = "connected"
+    CLOSED = "closed"  # ended by DELETE, dead peer, failure or the node
+    EXPIRED = "expired"  # the secret's TTL passed unused
+
+
+SESSION_EDGES = {
+    SessionState.CREATED: frozenset(
+        {SessionState.CONNECTING, SessionState.CLOSED, SessionState.EXPIRED}
+    ),
+    SessionState.CONNECTING: frozenset({SessionState.CONNECTED, SessionState.CLOSED}),
+    SessionState.CONNECTED: frozenset({SessionState.CLOSED}),
+}
+
+
+class SessionRecord(BaseModel):
+    id: str
+    secret_hash: str
+    resource_id: str | None = None
+    etag: str | None = None
+    state: SessionState = SessionState.CREATED
+    model: str
+    instructions: str | None = None
+    voice: str | None = None
+    turn_detection: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    input_transcription: dict[str, Any] | None = None
+    webhook_url: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: float = Field(default_factory=time.time)
+    expires_at: float
+    connected_at: float | None = None
+    ended_at: float | None = None
+    end_reason: str | None = None
+    node_id: str | None = None
+    final_stats: dict[str, Any] | None = None
+    transcript: list[dict[str, Any]] = Field(default_factory=list)
+
+    def move(self, wanted: SessionState) -> None:
+        """Change state along an allowed edge (raises IllegalTransition otherwise)."""
+        machine = StateMachine(self.state, SESSION_EDGES)
+        machine.to(wanted)
+        self.state = machine.state
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (SessionState.CLOSED, SessionState.EXPIRED)

@@ -1,0 +1,40 @@
+"""Request and response bodies of the public API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+
+class CreateSession(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="echo, local, or a realtime model name")
+    instructions: str | None = Field(None, max_length=20_000)
+    voice: str | None = Field(None, max_length=64)
+    ttl_seconds: int | None = Field(None, ge=5, le=3600, description="client secret lifetime")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    turn_detection: dict[str, Any] | None = Field(
+        default_factory=lambda: {"type": "server_vad"},
+        description="server_vad (threshold, prefix_padding_ms, silence_duration_ms), "
+        "semantic_vad, or null for push-to-talk",
+    )
+    tools: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
+    input_transcription: dict[str, Any] | None = None
+    webhook_url: HttpUrl | None = Field(None, description="where tool calls are POSTed")
+
+
+class ClientSecret(BaseModel):
+    value: str
+    expires_at: int
+
+
+class SessionCreated(BaseModel):
+    id: str
+    object: str = "edgevoice.session"
+    model: str
+    client_secret: ClientSecret
+    whip_url: str
+    ice_servers: list[dict[str, Any]]
+    expires_at: int

@@ -1,0 +1,65 @@
+"""Configuration: environment variables (``EDGEVOICE_*``) overridden by CLI flags."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EDGEVOICE_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="HTTP bind address")
+    port: int = Field(8080, description="HTTP port")
+    api_key: str | None = Field(None, description="API key for /v1/sessions; generated if unset")
+    model: str = Field("local", description="default model: echo, local or a realtime model name")
+    rtc_ports: str | None = Field(None, description="UDP port range for media, e.g. 40000-40999")
+    media_address: str | None = Field(
+        None, description="address media binds to (default: the HTTP host if it is loopback)"
+    )
+    public_ip: str | None = Field(None, description="address announced in SDP answers (NAT)")
+    ice_servers: list[str] = Field(default_factory=list, description="STUN/TURN URLs for clients")
+    turn_secret: str | None = Field(None, description="TURN REST shared secret (coturn)")
+    redis_url: str | None = Field(None, description="Redis URL; in-memory store when unset")
+    max_sessions: int = Field(200, ge=1, description="live sessions this node accepts")
+    session_ttl_seconds: int = Field(60, ge=5, le=3600, description="default client secret TTL")
+    max_session_seconds: int = Field(3600, ge=10, description="longest a connected call lasts")
+    max_body_bytes: int = Field(64 * 1024, description="largest accepted SDP body")
+    demo: bool | None = Field(None, description="demo session endpoint (default: on for loopback)")
+    realtime_url: str = Field("wss://api.openai.com/v1/realtime", description="realtime model URL")
+    openai_api_key: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "EDGEVOICE_OPENAI_API_KEY"),
+        description="key for the realtime model (server side only)",
+    )
+    local_model_url: str | None = Field(
+        None, description="offline model server URL (serve starts one when unset)"
+    )
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def demo_enabled(self) -> bool:
+        return is_loopback(self.host) if self.demo is None else self.demo
+
+    @property
+    def effective_media_address(self) -> str | None:
+        if self.media_address:
+            return self.media_address
+        return "127.0.0.1" if is_loopback(self.host) else None
