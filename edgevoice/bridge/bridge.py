@@ -48,6 +48,7 @@ class Bridge:
         self._emit = emit
         self._last_pts: int | None = None
         self._cancelled: set[str] = set()
+        self._response_of: dict[str, str] = {}  # item id → response id, for barge-in
         self._task: asyncio.Task[None] | None = None
 
     # caller side (FrameSink) -----------------------------------------------
@@ -90,6 +91,7 @@ class Bridge:
         match event:
             case ev.AudioDelta():
                 if event.response_id not in self._cancelled:
+                    self._response_of[event.item_id] = event.response_id
                     self.playout.push(event.pcm, event.item_id, time.perf_counter())
             case ev.AudioDone():
                 if event.response_id not in self._cancelled:
@@ -132,7 +134,10 @@ class Bridge:
             {"type": "barge_in", "item_id": interrupted.item_id, "played_ms": position,
              "dropped_frames": interrupted.dropped_frames}
         )  # fmt: skip
-        await self.model.truncate(interrupted.item_id, position)
+        response_id = self._response_of.pop(interrupted.item_id, None)
+        if response_id is not None:
+            self._cancelled.add(response_id)
+        await self.model.interrupt(interrupted.item_id, position, response_id)
 
     def _transcript(self, role: str, item_id: str, text: str) -> None:
         entry = {"role": role, "item_id": item_id, "text": text, "at": time.time()}

@@ -26,10 +26,7 @@ class EchoModel:
         self.received_frames += 1
         self._queue.put_nowait(AudioDelta("echo", "echo", pcm))
 
-    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
-        return None
-
-    async def cancel_response(self, response_id: str | None) -> None:
+    async def interrupt(self, item_id: str, audio_end_ms: int, response_id: str | None) -> None:
         return None
 
     async def send_tool_result(self, call_id: str, output: str) -> None:

@@ -25,6 +25,7 @@ class SessionSettings:
     )
     tools: tuple[dict[str, Any], ...] = ()
     input_transcription: dict[str, Any] | None = None
+    webhook_url: str | None = None
 
 
 class RealtimeModel(Protocol):
@@ -34,10 +35,10 @@ class RealtimeModel(Protocol):
     def send_audio(self, pcm: bytes) -> None:
         """Hand one caller frame of PCM to the model. Never blocks."""
 
-    async def truncate(self, item_id: str, audio_end_ms: int) -> None:
-        """The caller heard only ``audio_end_ms`` of the item (barge-in)."""
-
-    async def cancel_response(self, response_id: str | None) -> None: ...
+    async def interrupt(self, item_id: str, audio_end_ms: int, response_id: str | None) -> None:
+        """Barge-in: the caller heard only ``audio_end_ms`` of ``item_id``. The model
+        truncates the item and cancels ``response_id`` unless its server does that by
+        itself (the protocol client knows the turn-detection settings)."""
 
     async def send_tool_result(self, call_id: str, output: str) -> None:
         """Give a function call's output back and ask for a response."""
