@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from . import events as ev
 from .config import SessionConfig, apply_update
 from .errors import RealtimeError
+from .items import new_id
 from .models import Models, Progress, load_models
 from .session import RealtimeSession
 
@@ -111,7 +112,9 @@ async def client_secrets_endpoint(request: Request) -> JSONResponse:
     now = time.time()
     state.secrets = {k: v for k, v in state.secrets.items() if v[0] > now}
     state.secrets[value] = (float(expires_at), config)
-    return JSONResponse({"value": value, "expires_at": expires_at, "session": config.wire()})
+    session = {"id": new_id("sess"), "object": "realtime.session", "expires_at": expires_at}
+    session.update(config.wire())
+    return JSONResponse({"value": value, "expires_at": expires_at, "session": session})
 
 
 async def health_endpoint(request: Request) -> JSONResponse:

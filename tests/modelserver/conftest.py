@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import time
 import typing
 import wave
@@ -84,15 +85,17 @@ async def server_url(models: Models) -> AsyncIterator[str]:
         create_app(models), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:
-            await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    # A socket that listens before the server runs: clients queue in its backlog.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     async with asyncio.timeout(10):
         await task
+    sock.close()
 
 
 class Client:
