@@ -41,9 +41,7 @@ class TranscriptDone:
     response_id: str
     item_id: str
     transcript: str
-    type: Literal["response.output_audio_transcript.done"] = (
-        "response.output_audio_transcript.done"
-    )
+    type: Literal["response.output_audio_transcript.done"] = "response.output_audio_transcript.done"
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,9 +86,7 @@ class FunctionCall:
     call_id: str
     name: str
     arguments: str
-    type: Literal["response.function_call_arguments.done"] = (
-        "response.function_call_arguments.done"
-    )
+    type: Literal["response.function_call_arguments.done"] = "response.function_call_arguments.done"
 
 
 @dataclass(slots=True, frozen=True)

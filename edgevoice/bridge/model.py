@@ -20,9 +20,7 @@ class SessionSettings:
     model: str = "echo"
     instructions: str | None = None
     voice: str | None = None
-    turn_detection: dict[str, Any] | None = field(
-        default_factory=lambda: {"type": "server_vad"}
-    )
+    turn_detection: dict[str, Any] | None = field(default_factory=lambda: {"type": "server_vad"})
     tools: tuple[dict[str, Any], ...] = ()
     input_transcription: dict[str, Any] | None = None
     webhook_url: str | None = None

@@ -47,11 +47,14 @@ def _lib() -> ctypes.CDLL:
         except OSError:
             continue
         lib.opus_decoder_create.restype = ctypes.c_void_p
-        lib.opus_decoder_create.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
+        lib.opus_decoder_create.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.POINTER(ctypes.c_int),
+        ]
         lib.opus_decode.restype = ctypes.c_int
-        lib.opus_decode.argtypes = [
-            ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-        ]  # fmt: skip
+        c = ctypes
+        lib.opus_decode.argtypes = [c.c_void_p, c.c_char_p, c.c_int32, c.c_void_p, c.c_int, c.c_int]
         lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
         lib.opus_encoder_create.restype = ctypes.c_void_p
         lib.opus_encoder_create.argtypes = [
@@ -89,7 +92,9 @@ class OpusDecoder:
         if packet is None:
             n = _lib().opus_decode(self._state, None, 0, self._buf, FRAME_SAMPLES, 0)
         else:
-            n = _lib().opus_decode(self._state, packet, len(packet), self._buf, FRAME_SAMPLES * 6, 0)
+            n = _lib().opus_decode(
+                self._state, packet, len(packet), self._buf, FRAME_SAMPLES * 6, 0
+            )
         if n < 0:
             raise CodecError(f"opus_decode failed: {_error(n)}")
         self.frames += 1
@@ -123,7 +128,9 @@ class OpusEncoder:
             (_SET_INBAND_FEC, 1),
             (_SET_PACKET_LOSS_PERC, expected_loss_percent),
         ):
-            lib.opus_encoder_ctl(ctypes.c_void_p(self._state), ctypes.c_int(request), ctypes.c_int(value))
+            lib.opus_encoder_ctl(
+                ctypes.c_void_p(self._state), ctypes.c_int(request), ctypes.c_int(value)
+            )
         self._out = ctypes.create_string_buffer(_MAX_PACKET)
         self.frames = 0
 

@@ -106,7 +106,9 @@ class Playout:
         if item is None:
             return None
         self.current_item = None
-        return Interrupted(item, self.played_ms.get(item, 0), self.received_ms.get(item, 0), dropped)
+        return Interrupted(
+            item, self.played_ms.get(item, 0), self.received_ms.get(item, 0), dropped
+        )
 
     def _pump(self) -> None:
         loop = asyncio.get_running_loop()

@@ -49,5 +49,7 @@ def make_model(settings: SessionSettings, endpoints: ModelEndpoints) -> Realtime
 
     if settings.model == "local":
         assert endpoints.local_url is not None
-        return RealtimeClient(endpoints.local_url, settings, api_key=None)
-    return RealtimeClient(endpoints.realtime_url, settings, api_key=endpoints.api_key)
+        model: RealtimeModel = RealtimeClient(endpoints.local_url, settings, api_key=None)
+    else:
+        model = RealtimeClient(endpoints.realtime_url, settings, api_key=endpoints.api_key)
+    return model

@@ -9,8 +9,8 @@ from typing import Any
 from ..bridge.model import SessionSettings
 from ..sfu.peer import MediaConfig
 from .errors import AtCapacity, UnknownCall
-from .models import ModelEndpoints, check_model, make_model
 from .eventlog import EventLog
+from .models import ModelEndpoints, check_model, make_model
 from .session import LiveSession
 
 log = logging.getLogger(__name__)
@@ -65,12 +65,16 @@ class Node:
         except KeyError:
             raise UnknownCall(f"session {session_id} is not live on node {self.id}") from None
 
-    async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
-        """Start the session's media and bridge; returns the SDP answer."""
+    def ensure_capacity(self) -> None:
+        """Raise AtCapacity unless one more session fits."""
         if self.draining:
             raise AtCapacity(f"node {self.id} is draining", retry_after=1)
         if len(self.sessions) >= self.max_sessions:
             raise AtCapacity(f"node {self.id} is at its limit of {self.max_sessions} sessions")
+
+    async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
+        """Start the session's media and bridge; returns the SDP answer."""
+        self.ensure_capacity()
         model = make_model(settings, self.models)
         session = LiveSession(
             session_id,

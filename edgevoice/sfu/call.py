@@ -146,7 +146,7 @@ class Call:
             return
         self._events = channel
 
-        @channel.on("open")  # type: ignore[misc]
+        @channel.on("open")
         def _flush() -> None:
             pending, self._pending_events = self._pending_events, []
             for text in pending:
@@ -206,7 +206,7 @@ class Call:
             raise
         self.listeners[listener.id] = listener
 
-        @listener.pc.on("connectionstatechange")  # type: ignore[misc]
+        @listener.pc.on("connectionstatechange")
         async def _changed() -> None:
             if listener.pc.connectionState in ("failed", "closed"):
                 await self.remove_listener(listener.id)

@@ -130,7 +130,7 @@ def _install_on_loop(loop: asyncio.AbstractEventLoop) -> None:
             protocol.transport = LoopbackOnly(protocol.transport)
         return endpoint
 
-    loop.create_datagram_endpoint = create_datagram_endpoint  # type: ignore[method-assign]
+    loop.create_datagram_endpoint = create_datagram_endpoint  # type: ignore[method-assign,assignment]
     loop._edgevoice_ports = True  # type: ignore[attr-defined]
 
 

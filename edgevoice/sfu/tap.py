@@ -34,7 +34,7 @@ class TappedReceiver(RTCRtpReceiver):
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         await super().receive(parameters)
         # aiortc starts a decoder thread here; nothing will ever be queued to it.
-        getattr(self, "_RTCRtpReceiver__stop_decoder")()
+        self._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
         arrival = time.perf_counter()

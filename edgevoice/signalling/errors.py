@@ -23,7 +23,11 @@ class Problem(Exception):
     retryable = False
 
     def __init__(
-        self, detail: str, *, headers: dict[str, str] | None = None, cause: BaseException | None = None
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        cause: BaseException | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -75,5 +79,7 @@ class Unavailable(Problem):
     status, title = 503, "Service Unavailable"
     retryable = True
 
-    def __init__(self, detail: str, retry_after: int = 5, cause: BaseException | None = None) -> None:
+    def __init__(
+        self, detail: str, retry_after: int = 5, cause: BaseException | None = None
+    ) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)}, cause=cause)

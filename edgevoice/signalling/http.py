@@ -27,9 +27,7 @@ async def read_body(request: Request, content_type: str) -> str:
     """The body as text, if it has ``content_type`` and fits the size limit."""
     given = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if given != content_type:
-        raise UnsupportedMediaType(
-            f"Content-Type must be {content_type}, got {given or 'nothing'}"
-        )
+        raise UnsupportedMediaType(f"Content-Type must be {content_type}, got {given or 'nothing'}")
     limit = service(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

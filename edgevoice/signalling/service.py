@@ -146,6 +146,7 @@ class SessionService:
         summary = sdp.summarize_offer(offer)
         if not summary.audio_sending():
             raise BadRequest("the WHIP offer must send audio (sendonly or sendrecv)")
+        self.node.ensure_capacity()  # before claiming: a busy node must not burn the session
         if not await self.store.claim(record.id):
             raise Conflict(f"session {record.id} is already being connected")
         record.move(SessionState.CONNECTING)
@@ -161,8 +162,7 @@ class SessionService:
             await self.store.put(record)
             raise
         record.etag = '"' + hashlib.sha256(answer.encode()).hexdigest()[:16] + '"'
-        if record.state is SessionState.CONNECTING:
-            await self.store.put(record)
+        await self.store.put(record)
         self.node.get(record.id).on_connected(self._connected)
         return record, answer
 

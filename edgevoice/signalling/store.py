@@ -117,11 +117,11 @@ class RedisStore:
 
     async def by_secret(self, secret_hash: str) -> SessionRecord | None:
         session_id = await self._redis.get(self._key("secret", secret_hash))
-        return None if session_id is None else await self.get(session_id)
+        return None if session_id is None else await self.get(str(session_id))
 
     async def by_resource(self, resource_id: str) -> SessionRecord | None:
         session_id = await self._redis.get(self._key("resource", resource_id))
-        return None if session_id is None else await self.get(session_id)
+        return None if session_id is None else await self.get(str(session_id))
 
     async def claim(self, session_id: str) -> bool:
         key = self._key("claim", session_id)

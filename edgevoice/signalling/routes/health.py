@@ -33,4 +33,4 @@ async def demo_session(request: Request, body: CreateSession | None = None) -> S
     svc = service(request)
     if not svc.settings.demo_enabled:
         raise NotFound("the demo endpoint is off on this server")
-    return await svc.create(body or CreateSession(), str(request.base_url))
+    return await svc.create(body or CreateSession.model_validate({}), str(request.base_url))

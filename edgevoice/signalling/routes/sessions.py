@@ -11,7 +11,9 @@ from fastapi.responses import StreamingResponse
 from ..http import require_api_key, service
 from ..schemas import CreateSession, SessionCreated
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], dependencies=[Depends(require_api_key)])
+router = APIRouter(
+    prefix="/v1/sessions", tags=["sessions"], dependencies=[Depends(require_api_key)]
+)
 
 
 @router.post("", status_code=201, response_model=SessionCreated)

@@ -1,0 +1,106 @@
+"""Shared fixtures: a real edgevoice server in the test's loop, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from edgevoice.node.models import ModelEndpoints
+from edgevoice.node.node import Node
+from edgevoice.sfu.network import PortRange, set_media_address
+from edgevoice.sfu.peer import MediaConfig
+from edgevoice.signalling.app import create_app
+from edgevoice.signalling.settings import Settings
+from edgevoice.signalling.store import SessionStore, open_store
+
+# Every peer in the test process (servers and clients) gathers on loopback only.
+set_media_address("127.0.0.1")
+
+API_KEY = "evk_test_key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    node: Node
+    settings: Settings
+    http: httpx.AsyncClient
+    node_store: SessionStore
+
+    async def create_session(self, **body: object) -> dict[str, object]:
+        response = await self.http.post(
+            "/v1/sessions", json={"model": "echo", **body}, headers=self.auth
+        )
+        assert response.status_code == 201, response.text
+        data: dict[str, object] = response.json()
+        return data
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {API_KEY}"}
+
+    async def whip(self, secret: str, offer: str) -> httpx.Response:
+        return await self.http.post(
+            "/v1/whip",
+            content=offer,
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {secret}"},
+        )
+
+
+@contextlib.asynccontextmanager
+async def running_server(**overrides: object) -> AsyncIterator[Server]:
+    port = free_port()
+    values: dict[str, object] = {
+        "host": "127.0.0.1", "port": port, "api_key": API_KEY, "model": "echo",
+    }  # fmt: skip
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    node = Node(
+        MediaConfig(ports=PortRange.parse(settings.rtc_ports) if settings.rtc_ports else None),
+        models=ModelEndpoints(local_url=settings.local_model_url),
+        max_sessions=settings.max_sessions,
+        max_session_seconds=settings.max_session_seconds,
+    )
+    store = open_store(settings.redis_url)
+    app = create_app(settings, node, store)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        try:
+            yield Server(url, node, settings, http, store)
+        finally:
+            server.should_exit = True
+            async with asyncio.timeout(10):
+                await task
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with running_server() as s:
+        yield s
+
+
+@pytest.fixture
+def make_server() -> Callable[..., contextlib.AbstractAsyncContextManager[Server]]:
+    return running_server
