@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from typing import Any
 
@@ -23,11 +24,19 @@ def run_model_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None
     """Load the models (printing progress), then serve until interrupted (blocking)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(progress=_print)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)  # listening now: the line below is true when printed
+    bound = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     shown_host = f"[{host}]" if ":" in host else host
-    _print(f"model server ready at ws://{shown_host}:{port}/v1/realtime")
-    server.run()
+    _print(f"model server ready at ws://{shown_host}:{bound}/v1/realtime")
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 def _handle(args: argparse.Namespace) -> int:
