@@ -1,0 +1,141 @@
+// The event log and the transcript: plain DOM lists, newest at the bottom.
+
+import { fmt } from "./stats.js";
+
+const MAX_LOG_ROWS = 400;
+
+function nearBottom(el) {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+}
+
+function clock(seconds) {
+  const d = seconds ? new Date(seconds * 1000) : new Date();
+  return d.toLocaleTimeString("en-GB", { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
+}
+
+/** A one-line, human summary of an event; unknown types show their fields. */
+export function describe(event) {
+  switch (event.type) {
+    case "state":
+      return event.state;
+    case "stats": {
+      const lat = event.bridge?.latency_ms || {};
+      const bits = [`rtt ${fmt.seconds(event.rtt_seconds)}`, `jitter ${fmt.seconds(event.jitter_seconds)}`,
+        `loss ${fmt.percent(event.fraction_lost)}`];
+      if (lat.ingress?.count) bits.push(`in p50 ${fmt.ms(lat.ingress.p50)}`);
+      if (lat.egress?.count) bits.push(`out p50 ${fmt.ms(lat.egress.p50)}`);
+      return bits.join(" · ");
+    }
+    case "transcript":
+      return `${event.role}: ${event.text}`;
+    case "transcript.delta":
+      return `${event.role} … ${event.delta}`;
+    case "barge_in":
+      return `interrupted after ${fmt.ms(event.played_ms)}`;
+    case "response.done":
+      return event.status || "";
+    case "error":
+      return `${event.message || "error"}${event.code ? ` (${event.code})` : ""}`;
+    case "model.connection":
+      return `${event.connected ? "connected" : "disconnected"}${event.detail ? ` — ${event.detail}` : ""}`;
+    case "tool.call":
+      return event.name || "";
+    case "session.closing":
+      return event.reason || "";
+    case "speech_started":
+    case "speech_stopped":
+    case "response.created":
+      return "";
+    default: {
+      const { seq, time, type, ...rest } = event;
+      const text = JSON.stringify(rest);
+      return text === "{}" ? "" : text.slice(0, 240);
+    }
+  }
+}
+
+export class EventLog {
+  constructor(list, showStats) {
+    this.list = list;
+    this.showStats = showStats;
+    showStats.addEventListener("change", () => this.list.classList.toggle("hide-stats", !showStats.checked));
+  }
+
+  add(event, local = false) {
+    const stick = nearBottom(this.list);
+    const li = document.createElement("li");
+    const kind = local ? "local" : String(event.type || "unknown");
+    li.className = "ev";
+    li.dataset.type = kind;
+    const time = document.createElement("time");
+    time.textContent = clock(event.time);
+    const badge = document.createElement("span");
+    badge.className = "type";
+    badge.textContent = local ? "page" : kind;
+    badge.title = badge.textContent;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = local ? event.text : describe(event);
+    li.append(time, badge, text);
+    this.list.append(li);
+    while (this.list.childElementCount > MAX_LOG_ROWS) this.list.firstElementChild.remove();
+    if (stick) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  note(text) {
+    this.add({ text }, true);
+  }
+
+  clear() {
+    this.list.replaceChildren();
+  }
+}
+
+export class Transcript {
+  constructor(list) {
+    this.list = list;
+    this.placeholder = list.firstElementChild;
+    this.lines = new Map();
+  }
+
+  _line(role, id) {
+    const key = id || `${role}-${this.lines.size}`;
+    let li = this.lines.get(key);
+    if (!li) {
+      this.placeholder?.remove();
+      li = document.createElement("li");
+      li.className = `line ${role === "user" ? "user" : "assistant"}`;
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = role === "user" ? "You" : "Assistant";
+      const text = document.createElement("span");
+      text.className = "said";
+      li.append(who, text);
+      this.list.append(li);
+      this.lines.set(key, li);
+    }
+    return li;
+  }
+
+  delta(role, id, delta) {
+    const stick = nearBottom(this.list);
+    const li = this._line(role, id);
+    li.classList.add("live");
+    li.querySelector(".said").textContent += delta;
+    if (stick) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  final(role, id, text) {
+    const stick = nearBottom(this.list);
+    const li = this._line(role, id);
+    li.classList.remove("live");
+    li.querySelector(".said").textContent = text;
+    if (stick) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  clear() {
+    this.lines.clear();
+    this.list.replaceChildren();
+    if (this.placeholder) this.list.append(this.placeholder);
+  }
+}

@@ -1,0 +1,205 @@
+"""The demo page in a real browser: a full echo call over loopback, and a refused session."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import Server
+
+pytestmark = pytest.mark.browser
+
+# Every wait has its own bound, well inside pytest-timeout's 120 s.
+CONNECT_MS = 20_000
+EVENT_MS = 15_000
+
+_CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ (\S+) \d+ typ ", re.IGNORECASE)
+
+
+def loopback_only(sdp: str) -> str:
+    """Drop every ``a=candidate`` line whose address is not 127.0.0.1."""
+    kept = []
+    for line in sdp.splitlines():
+        match = _CANDIDATE.match(line)
+        if line.startswith("a=candidate:") and (not match or match.group(1) != "127.0.0.1"):
+            continue
+        kept.append(line)
+    return "\r\n".join(kept) + "\r\n"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(EVENT_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def console(page: Any) -> list[str]:
+    """The page's console lines and uncaught errors, for failure messages."""
+    lines: list[str] = []
+    page.on("console", lambda msg: lines.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda err: lines.append(f"pageerror: {err}"))
+    return lines
+
+
+def install_loopback_offer_filter(page: Any) -> dict[str, Any]:
+    """Rewrite the page's WHIP offer so only 127.0.0.1 candidates reach the server."""
+    seen: dict[str, Any] = {}
+
+    def handle(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        offer = request.post_data or ""
+        filtered = loopback_only(offer)
+        seen["offer"] = offer
+        seen["filtered"] = filtered
+        route.continue_(post_data=filtered)
+
+    page.route("**/v1/whip", handle)
+    return seen
+
+
+def hook(page: Any, expression: str) -> Any:
+    return page.evaluate(f"() => window.edgevoice.{expression}")
+
+
+def test_echo_call_end_to_end(
+    server: Server, page: Any, console: list[str], artifacts: Any
+) -> None:
+    started = time.monotonic()
+    offers = install_loopback_offer_filter(page)
+    page.goto(f"{server.url}/?model=echo", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    assert page.locator("#model").input_value() == "echo"
+    toggle = page.locator("#toggle")
+    assert toggle.is_enabled()
+    assert toggle.inner_text().strip() == "Start call"
+
+    toggle.click()
+    try:
+        page.wait_for_function(
+            "() => window.edgevoice.state === 'connected' || window.edgevoice.state === 'failed'",
+            timeout=CONNECT_MS,
+        )
+    except Exception:
+        pytest.fail(f"no connection; console: {console}\n{server.log.read_text()}")
+    assert hook(page, "state") == "connected", hook(page, "error")
+    assert "127.0.0.1" in offers["filtered"]
+    assert all(
+        " 127.0.0.1 " in line for line in offers["filtered"].splitlines() if "a=candidate:" in line
+    )
+    assert toggle.inner_text().strip() == "End call"
+    assert page.locator("#model").is_disabled()
+
+    # The server's own view of the call: a `state: connected` event on the data channel.
+    page.wait_for_function(
+        "() => window.edgevoice.events.some(e => e.type === 'state' && e.state === 'connected')",
+        timeout=EVENT_MS,
+    )
+
+    # The reply plays in an unmuted <audio> element.
+    page.wait_for_function(
+        """() => { const a = document.getElementById('remote');
+                   return a.srcObject && !a.paused && !a.muted && a.volume > 0; }""",
+        timeout=EVENT_MS,
+    )
+
+    # Reply audio arrives and is heard: inbound-rtp totalAudioEnergy keeps rising.
+    page.wait_for_function(
+        """() => { const s = window.edgevoice.stats.browser;
+                   return s && s.inbound && s.inbound.totalAudioEnergy > 0; }""",
+        timeout=EVENT_MS,
+    )
+    first = hook(page, "stats.browser.inbound.totalAudioEnergy")
+    page.wait_for_function(
+        f"""() => {{ const s = window.edgevoice.stats.browser;
+                    return s.inbound.totalAudioEnergy > {first} * 1.05 + 1e-6; }}""",
+        timeout=EVENT_MS,
+    )
+    later = hook(page, "stats.browser.inbound")
+    assert later["packetsReceived"] > 0
+
+    # The event log fills: state and stats rows in the DOM, newest at the bottom.
+    page.wait_for_function(
+        "() => document.querySelectorAll('#log .ev[data-type=\"stats\"]').length >= 2",
+        timeout=EVENT_MS,
+    )
+    assert page.locator('#log .ev[data-type="state"]').count() >= 1
+    assert "connected" in page.locator('#log .ev[data-type="state"]').last.inner_text()
+    types = [e["type"] for e in hook(page, "events")]
+    assert "stats" in types
+
+    # The latency figures render, from the server's stats and from getStats().
+    page.wait_for_function(
+        """() => { const v = (sel) => document.querySelector(sel).textContent.trim();
+                   return /ms$/.test(v('#server-stats [data-k=ingress]'))
+                       && /ms$/.test(v('#server-stats [data-k=egress]'))
+                       && /ms$/.test(v('#browser-stats [data-k=pairRtt]'))
+                       && /ms$/.test(v('#browser-stats [data-k=jitter]')); }""",
+        timeout=EVENT_MS,
+    )
+    server_rtt = page.locator("#server-stats [data-k=rtt]").inner_text()
+    assert server_rtt.endswith("ms") or server_rtt == "—"
+    # Both meters move (WebAudio analysers on the mic and the remote stream); the
+    # screenshot is taken while the looped sample is speaking.
+    page.wait_for_function(
+        "() => window.edgevoice.levels.reply > -45 && window.edgevoice.levels.mic > -45",
+        timeout=EVENT_MS,
+    )
+    assert page.locator("#session-id").inner_text().startswith("sess_")
+
+    artifacts.joinpath("demo-page.png").write_bytes(page.screenshot(full_page=True))
+
+    toggle.click()
+    page.wait_for_function("() => window.edgevoice.state === 'closed'", timeout=EVENT_MS)
+    assert toggle.inner_text().strip() == "Start call"
+    assert toggle.is_enabled()
+    assert "ended" in page.locator("#status").inner_text().lower()
+    assert page.evaluate("() => window.edgevoice.pc.connectionState") == "closed"
+    assert page.evaluate("() => document.getElementById('remote').srcObject") is None
+
+    deadline = time.monotonic() + 10
+    while (sessions := server.ready()["sessions"]) != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sessions == 0
+    assert time.monotonic() - started < 60
+
+
+def test_session_refused_shows_problem_detail(server: Server, page: Any) -> None:
+    detail = "every node is busy; try again in a few seconds"
+
+    def refuse(route: Any) -> None:
+        body = {"type": "about:blank", "title": "Service Unavailable", "status": 503,
+                "detail": detail, "instance": "/v1/demo/sessions"}  # fmt: skip
+        route.fulfill(
+            status=503,
+            headers={"Content-Type": "application/problem+json", "Retry-After": "3"},
+            body=json.dumps(body),
+        )
+
+    page.route("**/v1/demo/sessions", refuse)
+    page.goto(f"{server.url}/", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    page.locator("#toggle").click()
+    page.wait_for_function("() => window.edgevoice.state === 'failed'", timeout=EVENT_MS)
+
+    problem = page.locator("#problem")
+    assert problem.is_visible()
+    assert detail in problem.inner_text()
+    assert detail in page.locator("#status").inner_text()
+    assert page.locator("#toggle").is_enabled()
+    assert page.locator("#toggle").inner_text().strip() == "Start call"
+    assert page.locator("#model").is_enabled()
+    assert server.ready()["sessions"] == 0
