@@ -203,3 +203,44 @@ def test_session_refused_shows_problem_detail(server: Server, page: Any) -> None
     assert page.locator("#toggle").inner_text().strip() == "Start call"
     assert page.locator("#model").is_enabled()
     assert server.ready()["sessions"] == 0
+
+
+def test_transcript_and_log_views(server: Server, page: Any) -> None:
+    """The views the echo call cannot exercise: live deltas, finals, readable event rows."""
+    page.goto(f"{server.url}/", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    rendered = page.evaluate(
+        """async () => {
+            const { Transcript, EventLog } = await import('/static/views.js');
+            const t = new Transcript(document.getElementById('transcript'));
+            t.final('user', 'item_1', 'what time is it');
+            t.delta('assistant', 'item_2', 'It is ');
+            t.delta('assistant', 'item_2', 'ten');
+            const live = [...document.querySelectorAll('#transcript .line')].map(
+                (li) => [li.className, li.querySelector('.said').textContent]);
+            t.final('assistant', 'item_2', 'It is ten past nine.');
+            const done = [...document.querySelectorAll('#transcript .line')].map(
+                (li) => [li.className, li.textContent]);
+            const log = new EventLog(document.getElementById('log'),
+                                     document.getElementById('show-stats'));
+            log.add({ seq: 1, time: 1, type: 'barge_in', played_ms: 840 });
+            log.add({ seq: 2, time: 2, type: 'something.new', answer: 42 });
+            log.add({ seq: 3, time: 3, type: 'error', message: 'model gone', code: 'model_down' });
+            const rows = [...document.querySelectorAll('#log .ev')].slice(-3).map(
+                (li) => [li.dataset.type, li.querySelector('.text').textContent]);
+            return { live, done, rows };
+        }"""
+    )
+    assert rendered["live"] == [
+        ["line user", "what time is it"],
+        ["line assistant live", "It is ten"],
+    ]
+    assert rendered["done"] == [
+        ["line user", "Youwhat time is it"],
+        ["line assistant", "AssistantIt is ten past nine."],
+    ]
+    assert rendered["rows"] == [
+        ["barge_in", "interrupted after 840 ms"],
+        ["something.new", '{"answer":42}'],
+        ["error", "model gone (model_down)"],
+    ]
