@@ -335,6 +335,8 @@ class RealtimeClient:
             return
         if isinstance(event, ev.AudioDelta) and self.audio_format != "pcm16":
             event = dataclasses.replace(event, pcm=self._codec.decode(event.pcm))
+        elif isinstance(event, ev.AudioDone) and (tail := self._codec.flush()):
+            self._events.put_nowait(ev.AudioDelta(event.response_id, event.item_id, tail))
         if self._track(event):
             self._events.put_nowait(event)
 
