@@ -60,7 +60,11 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
         while (text := await outbox.get()) is not None:
             await websocket.send_text(text)
 
-    session = RealtimeSession(state.models, emit, state.session_for(websocket))
+    config = state.session_for(websocket) or SessionConfig()
+    requested = websocket.query_params.get("model")
+    if requested:
+        config = config.model_copy(update={"model": requested})
+    session = RealtimeSession(state.models, emit, config)
     writing = asyncio.create_task(writer())
     session.start()
     try:

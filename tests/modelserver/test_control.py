@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
+import pytest
 from openai import AsyncOpenAI
 from openai.types.realtime import ClientSecretCreateResponse
 
@@ -184,3 +186,27 @@ async def test_client_secret_and_its_session(server_url: str) -> None:
         async with sdk.realtime.connect(model="local") as connection:
             created = await Client(connection).until("session.created")
     assert created["session"]["instructions"] == "from the secret"
+
+
+async def test_hanging_up_mid_reply_leaves_the_server_healthy(
+    server_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    sdk = AsyncOpenAI(api_key="x", websocket_base_url=f"ws://{server_url}/v1")
+    async with asyncio.timeout(30):
+        async with sdk.realtime.connect(model="local") as connection:
+            client = Client(connection)
+            await start(client)
+            await client.stream(load_wav_24k("hello.wav")[: 24_000 * 2])  # speech, no end
+            await client.send(user_text("hello"))
+            await client.send({"type": "response.create"})
+            await client.until("response.output_audio.delta")
+        async with sdk.realtime.connect(model="local") as connection:
+            client = Client(connection)
+            await start(client)
+            await client.send(user_text("goodbye"))
+            await client.send({"type": "response.create"})
+            reply = await collect_reply(client)
+        await asyncio.sleep(0.5)  # let the first connection's work wind down
+    assert "Goodbye" in reply["transcript"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []

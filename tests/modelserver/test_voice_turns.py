@@ -53,7 +53,9 @@ async def collect_reply(client: Client, response_id: str | None = None) -> dict[
 
 async def test_time_question_runs_the_tool_path_offline(client: Client) -> None:
     async with asyncio.timeout(60):
-        assert (await client.recv())["type"] == "session.created"
+        created = await client.recv()
+        assert created["type"] == "session.created"
+        assert created["session"]["model"] == "local"
         await client.send(session_update(tools=[TIME_TOOL]))
         await client.until("session.updated")
         await client.stream(load_wav_24k("what_time.wav"))
