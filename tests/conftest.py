@@ -17,6 +17,7 @@ from edgevoice.node.node import Node
 from edgevoice.sfu.network import PortRange, set_media_address
 from edgevoice.sfu.peer import MediaConfig
 from edgevoice.signalling.app import create_app
+from edgevoice.signalling.service import SessionService
 from edgevoice.signalling.settings import Settings
 from edgevoice.signalling.store import SessionStore, open_store
 
@@ -39,6 +40,7 @@ class Server:
     settings: Settings
     http: httpx.AsyncClient
     node_store: SessionStore
+    app_service: SessionService
 
     async def create_session(self, **body: object) -> dict[str, object]:
         response = await self.http.post(
@@ -47,6 +49,10 @@ class Server:
         assert response.status_code == 201, response.text
         data: dict[str, object] = response.json()
         return data
+
+    async def service_tasks(self) -> None:
+        """Wait for the control plane's pending store updates (node callbacks)."""
+        await self.app_service.drain()
 
     @property
     def auth(self) -> dict[str, str]:
@@ -88,7 +94,7 @@ async def running_server(**overrides: object) -> AsyncIterator[Server]:
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         try:
-            yield Server(url, node, settings, http, store)
+            yield Server(url, node, settings, http, store, app.state.service)
         finally:
             server.should_exit = True
             async with asyncio.timeout(10):

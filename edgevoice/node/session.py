@@ -46,6 +46,7 @@ class LiveSession:
         self._closing = False
         self._connected_listeners: list[Callable[[str], None]] = []
         self.final_stats: dict[str, Any] | None = None
+        self.ended = asyncio.Event()  # set once everything the session held is released
 
     def on_connected(self, callback: Callable[[str], None]) -> None:
         """``callback(session_id)`` when the caller's media connects (now, if it has)."""
@@ -128,3 +129,4 @@ class LiveSession:
         await self.call.close(reason)
         self.events.close()
         self._on_closed(self)
+        self.ended.set()

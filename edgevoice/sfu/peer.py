@@ -32,8 +32,25 @@ async def apply_offer(pc: RTCPeerConnection, offer: str) -> None:
         raise OfferError(f"SDP offer could not be applied: {exc}", cause=exc) from exc
 
 
+def prefer_dtls_server(pc: RTCPeerConnection) -> None:
+    """Answer ``a=setup:passive`` when the offer leaves the choice (``actpass``).
+
+    aiortc would answer ``active`` and act as DTLS client, offering only ECDSA cipher
+    suites; a client whose DTLS server holds an RSA certificate (GStreamer's webrtcbin,
+    used by the common WHIP clients) then finds no shared cipher. As DTLS server aiortc
+    negotiates with both kinds. Uses aiortc's private ``_role`` (pinned version).
+    """
+    transports = [t.receiver.transport for t in pc.getTransceivers()]
+    if pc.sctp is not None:
+        transports.append(pc.sctp.transport)
+    for transport in transports:
+        if transport._role == "auto":
+            transport._set_role("server")
+
+
 async def make_answer(pc: RTCPeerConnection, config: MediaConfig, summary: sdp.OfferSummary) -> str:
     """Create, apply and return the answer (all candidates gathered, ports in range)."""
+    prefer_dtls_server(pc)
     answer = await pc.createAnswer()
     with port_range_scope(config.ports):
         await pc.setLocalDescription(answer)

@@ -44,12 +44,13 @@ async def peer_stats(pc: RTCPeerConnection) -> dict[str, Any]:
     report = await pc.getStats()
     inbound: list[dict[str, Any]] = []
     outbound: list[dict[str, Any]] = []
-    remote_by_ssrc = {
-        s.ssrc: s for s in report.values() if isinstance(s, RTCRemoteInboundRtpStreamStats)
-    }
+    # aiortc files a receiver report under the reporter's SSRC, not ours; each of our
+    # peer connections has one audio sender per transceiver, matched here in order.
+    remotes = [s for s in report.values() if isinstance(s, RTCRemoteInboundRtpStreamStats)]
     for stat in report.values():
         if isinstance(stat, RTCInboundRtpStreamStats):
             inbound.append(inbound_stats(stat))
         elif isinstance(stat, RTCOutboundRtpStreamStats):
-            outbound.append(outbound_stats(stat, remote_by_ssrc.get(stat.ssrc)))
+            remote = remotes[len(outbound)] if len(outbound) < len(remotes) else None
+            outbound.append(outbound_stats(stat, remote))
     return {"inbound": inbound, "outbound": outbound}

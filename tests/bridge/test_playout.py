@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import numpy as np
+
+from edgevoice.bridge.opus import FRAME_BYTES, OpusEncoder
+from edgevoice.bridge.playout import BURST_AHEAD, Playout, truncate_position_ms
+from edgevoice.sfu.fanout import Publication
+from edgevoice.sfu.frames import EncodedFrame
+
+
+def test_truncate_position_is_what_was_played_never_zero_never_past_received() -> None:
+    assert truncate_position_ms(480, 2000) == 480
+    assert truncate_position_ms(0, 2000) == 1
+    assert truncate_position_ms(900, 600) == 600
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.frames: list[EncodedFrame] = []
+        self.done = asyncio.Event()
+        self.want = 0
+
+    def on_frame(self, frame: EncodedFrame) -> None:
+        self.frames.append(frame)
+        self.times.append(asyncio.get_running_loop().time())
+        if len(self.frames) >= self.want:
+            self.done.set()
+
+    def on_end(self) -> None:
+        return None
+
+
+def tone(seconds: float) -> bytes:
+    t = np.arange(int(24000 * seconds)) / 24000
+    return (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).tobytes()
+
+
+async def test_a_burst_is_paced_at_20_ms_after_a_short_head_start() -> None:
+    publication, sink = Publication("reply"), Collect()
+    publication.subscribe(sink)
+    playout = Playout(OpusEncoder(), publication)
+    sink.want = 15
+    playout.push(tone(0.3), "item1", 0.0)  # 15 frames at once, as TTS delivers them
+    head = len(sink.frames)
+    assert 1 <= head <= round(BURST_AHEAD / 0.02) + 1
+    async with asyncio.timeout(2):
+        await sink.done.wait()
+    gaps = np.diff(sink.times[head:])
+    assert abs(float(np.median(gaps)) - 0.020) < 0.004
+    pts = [f.pts for f in sink.frames]
+    assert all(b - a >= 960 for a, b in itertools.pairwise(pts))
+
+
+async def test_partial_frames_are_joined_and_flushed_with_silence() -> None:
+    publication, sink = Publication("reply"), Collect()
+    publication.subscribe(sink)
+    playout = Playout(OpusEncoder(), publication)
+    playout.push(tone(0.01), "a", 0.0)  # half a frame: nothing to send yet
+    assert sink.frames == []
+    playout.push(tone(0.01), "a", 0.0)  # now one whole frame
+    assert len(sink.frames) == 1
+    playout.push(tone(0.005), "a", 0.0)
+    playout.flush()
+    assert len(sink.frames) == 2
+    assert playout.played_ms["a"] == 40
+    assert playout.received_ms["a"] == 25
+
+
+async def test_interrupt_drops_queued_frames_and_reports_what_was_heard() -> None:
+    publication, sink = Publication("reply"), Collect()
+    publication.subscribe(sink)
+    playout = Playout(OpusEncoder(), publication)
+    playout.push(tone(1.0), "item", 0.0)
+    sent = len(sink.frames)
+    interrupted = playout.interrupt()
+    assert interrupted is not None
+    assert interrupted.item_id == "item"
+    assert interrupted.played_ms == sent * 20
+    assert interrupted.received_ms == 1000
+    assert interrupted.dropped_frames == 50 - sent
+    assert playout.queued_frames == 0
+    await asyncio.sleep(0.1)  # nothing more may leave once interrupted
+    assert len(sink.frames) == sent
+    assert playout.interrupt() is None
+    assert FRAME_BYTES == 960
