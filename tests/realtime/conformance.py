@@ -14,10 +14,10 @@ from typing import Annotated, Any
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
 from pydantic import BaseModel, Discriminator, TypeAdapter
 
-ClientEvent: TypeAdapter[Any] = TypeAdapter(
+ClientEvent: TypeAdapter[Any] = TypeAdapter(  # type: ignore[arg-type]
     Annotated[typing.get_args(RealtimeClientEvent)[0], Discriminator("type")]
 )
-ServerEvent: TypeAdapter[Any] = TypeAdapter(
+ServerEvent: TypeAdapter[Any] = TypeAdapter(  # type: ignore[arg-type]
     Annotated[typing.get_args(RealtimeServerEvent)[0], Discriminator("type")]
 )
 
