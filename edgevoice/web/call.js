@@ -171,6 +171,7 @@ export class Call {
       try {
         const gone = await fetch(resource, {
           method: "DELETE",
+          keepalive: true, // lets the hang-up leave even when the page is closing
           headers: { Authorization: `Bearer ${secret}` },
         });
         if (!gone.ok && gone.status !== 404) {

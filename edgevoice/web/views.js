@@ -20,11 +20,15 @@ export function describe(event) {
       return event.state;
     case "stats": {
       const lat = event.bridge?.latency_ms || {};
-      const bits = [`rtt ${fmt.seconds(event.rtt_seconds)}`, `jitter ${fmt.seconds(event.jitter_seconds)}`,
-        `loss ${fmt.percent(event.fraction_lost)}`];
+      const bits = [];
+      if (event.rtt_seconds != null) bits.push(`rtt ${fmt.seconds(event.rtt_seconds)}`);
+      if (event.jitter_seconds != null) bits.push(`jitter ${fmt.seconds(event.jitter_seconds)}`);
+      if (event.fraction_lost != null) bits.push(`loss ${fmt.percent(event.fraction_lost)}`);
       if (lat.ingress?.count) bits.push(`in p50 ${fmt.ms(lat.ingress.p50)}`);
       if (lat.egress?.count) bits.push(`out p50 ${fmt.ms(lat.egress.p50)}`);
-      return bits.join(" · ");
+      const v2v = event.bridge?.last_turn?.voice_to_voice_ms;
+      if (v2v != null) bits.push(`turn ${fmt.ms(v2v)}`);
+      return bits.join(" · ") || "—";
     }
     case "transcript":
       return `${event.role}: ${event.text}`;
