@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
 from pydantic import BaseModel, Discriminator, TypeAdapter
 
-ClientEvent: TypeAdapter[Any] = TypeAdapter(  # type: ignore[arg-type]
-    Annotated[typing.get_args(RealtimeClientEvent)[0], Discriminator("type")]
+ClientEvent: TypeAdapter[Any] = TypeAdapter(
+    Annotated[typing.get_args(RealtimeClientEvent)[0], Discriminator("type")]  # type: ignore[arg-type]
 )
-ServerEvent: TypeAdapter[Any] = TypeAdapter(  # type: ignore[arg-type]
-    Annotated[typing.get_args(RealtimeServerEvent)[0], Discriminator("type")]
+ServerEvent: TypeAdapter[Any] = TypeAdapter(
+    Annotated[typing.get_args(RealtimeServerEvent)[0], Discriminator("type")]  # type: ignore[arg-type]
 )
 
 
