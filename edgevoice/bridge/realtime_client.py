@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://api.openai.com/v1/realtime"
 HANDSHAKE_TIMEOUT_S = 10.0
+PING_INTERVAL_S = 10.0  # a silent dead link is noticed within about 20 s
 MAX_QUEUED_FRAMES = 250  # 5 s of 20 ms frames waiting for the socket: newer ones are dropped
 REJECTED_STATUSES = frozenset({400, 401, 403, 404})
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -158,6 +159,8 @@ class RealtimeClient:
                 open_timeout=self.handshake_timeout,
                 compression=None,
                 max_size=16 * 1024 * 1024,
+                ping_interval=PING_INTERVAL_S,
+                ping_timeout=PING_INTERVAL_S,
                 proxy=None if host in _LOOPBACK else True,
             )
         except InvalidStatus as exc:
@@ -274,8 +277,7 @@ class RealtimeClient:
             tries += 1
             try:
                 ws = await self._open()
-                for turn in self._turns.turns():
-                    await ws.send(json.dumps(protocol.message_item(turn.role, turn.text)))
+                await self._replay(ws)
             except ModelRejected as exc:
                 self._events.put_nowait(
                     ev.ModelError(f"reconnect refused: {exc}", "reconnect_rejected",
@@ -300,6 +302,16 @@ class RealtimeClient:
             )
         )  # fmt: skip
         return None
+
+    async def _replay(self, ws: ClientConnection) -> None:
+        """Re-create the recent turns on a new socket (closing it if that fails)."""
+        try:
+            for turn in self._turns.turns():
+                await ws.send(json.dumps(protocol.message_item(turn.role, turn.text)))
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await ws.close()
+            raise
 
     async def _write(self, ws: ClientConnection) -> None:
         while True:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from http import HTTPStatus
 
 import numpy as np
 import pytest
+from websockets.asyncio.client import connect
 
 from edgevoice.bridge import events as ev
 from edgevoice.bridge.errors import ModelRejected, ModelUnavailable
@@ -367,3 +369,18 @@ async def test_close_ends_events_and_drops_audio(
     assert client.frames_dropped == 1
     async with asyncio.timeout(5):
         await peer.connections[0].closed.wait()
+
+
+async def test_the_peer_catches_non_conformant_client_events(peer: RealtimePeer) -> None:
+    """The conformance check on the peer is live: a stray key or a bad shape is caught."""
+    async with asyncio.timeout(5), connect(peer.url) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        await ws.send(json.dumps({"type": "response.cancel", "response_idd": "r"}))
+        await ws.send(json.dumps({"type": "conversation.item.truncate", "item_id": "i"}))
+        await ws.send(json.dumps({"type": "response.create"}))
+        conn = await peer.accept()
+        await conn.next("response.create")
+    assert len(peer.violations) == 2
+    assert "response_idd" in peer.violations[0]
+    assert "audio_end_ms" in peer.violations[1]
+    peer.violations.clear()
