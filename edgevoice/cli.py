@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _serve_parser(sub)
     try:
-        from .modelserver.server import add_cli as add_model_server
+        from .modelserver.cli import add_cli as add_model_server
     except ImportError:
         pass
     else:

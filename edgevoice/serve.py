@@ -38,7 +38,7 @@ async def local_model_server() -> AsyncIterator[str | None]:
     A separate process keeps speech recognition and synthesis off the media loop.
     """
     try:
-        import edgevoice.modelserver.server  # noqa: F401
+        import edgevoice.modelserver.cli  # noqa: F401
     except ImportError:
         yield None
         return

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 import uvicorn
 
+from edgevoice.modelserver import Models, load_models
+from edgevoice.modelserver import create_app as create_model_app
 from edgevoice.node.models import ModelEndpoints
 from edgevoice.node.node import Node
 from edgevoice.sfu.network import PortRange, set_media_address
@@ -99,6 +101,34 @@ async def running_server(**overrides: object) -> AsyncIterator[Server]:
             server.should_exit = True
             async with asyncio.timeout(10):
                 await task
+
+
+@pytest.fixture(scope="session")
+def models() -> Iterator[Models]:
+    """The offline model server's models, loaded once for the whole test run."""
+    loaded = load_models(print)
+    yield loaded
+    loaded.close()
+
+
+@pytest.fixture
+async def server_url(models: Models) -> AsyncIterator[str]:
+    """A real offline model server on 127.0.0.1 (``host:port``)."""
+    config = uvicorn.Config(
+        create_model_app(models), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    model_server = uvicorn.Server(config)
+    # A socket that listens before the server runs: clients queue in its backlog.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    task = asyncio.create_task(model_server.serve(sockets=[sock]))
+    yield f"127.0.0.1:{port}"
+    model_server.should_exit = True
+    async with asyncio.timeout(10):
+        await task
+    sock.close()
 
 
 @pytest.fixture

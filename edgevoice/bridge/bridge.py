@@ -39,7 +39,9 @@ class Bridge:
         self.model = model
         self.decoder = OpusDecoder()
         self.encoder = encoder or OpusEncoder()
-        self.playout = Playout(self.encoder, reply)
+        # A model whose audio already arrives in real time (echo) needs no pacing.
+        paced = not getattr(model, "realtime_output", False)
+        self.playout = Playout(self.encoder, reply, paced=paced)
         self.ingress = LatencyWindow()
         self.egress = LatencyWindow()
         self.concealed = 0

@@ -15,6 +15,8 @@ _CLOSED = None
 
 
 class EchoModel:
+    realtime_output = True  # its audio arrives paced by the caller: no playout pacing
+
     def __init__(self) -> None:
         self._queue: asyncio.Queue[ModelEvent | None] = asyncio.Queue()
         self.received_frames = 0

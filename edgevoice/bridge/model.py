@@ -27,6 +27,9 @@ class SessionSettings:
 
 
 class RealtimeModel(Protocol):
+    """A realtime model. An implementation whose reply audio already arrives in real
+    time may set ``realtime_output = True`` to skip the bridge's playout pacing."""
+
     async def start(self) -> None:
         """Connect and apply the session settings; raises a BridgeError on failure."""
 

@@ -20,6 +20,7 @@ from .opus import FRAME_BYTES, MODEL_RATE, OpusEncoder
 
 FRAME_SECONDS = 0.020
 BURST_AHEAD = 0.060  # how far ahead of real time audio may run (3 frames)
+RESET_GAP = 0.200  # an underrun this long starts a new talkspurt
 
 
 def truncate_position_ms(played_ms: int, received_ms: int) -> int:
@@ -53,7 +54,9 @@ class Playout:
         publisher: FramePublisher,
         *,
         on_published: Callable[[EncodedFrame], None] | None = None,
+        paced: bool = True,
     ) -> None:
+        self._paced = paced
         self._encoder = encoder
         self._publisher = publisher
         self._on_published = on_published
@@ -61,7 +64,8 @@ class Playout:
         self._partial = b""
         self._partial_item = ""
         self._timer: asyncio.TimerHandle | None = None
-        self._next_slot = 0.0
+        self._anchor: float | None = None  # start of the current talkspurt
+        self._spurt_frames = 0
         self._start: float | None = None
         self._pts = -FRAME_SAMPLES_48K
         self.played_ms: dict[str, int] = {}
@@ -112,25 +116,45 @@ class Playout:
 
     def _pump(self) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        while self._queue and self._next_slot <= now + BURST_AHEAD:
-            self._emit(self._queue.popleft(), now)
-            self._next_slot = max(self._next_slot, now) + FRAME_SECONDS
-        if self._queue and self._timer is None:
-            self._timer = loop.call_at(self._next_slot - BURST_AHEAD, self._on_timer)
+        while self._queue:
+            now = loop.time()
+            if not self._paced:
+                pending = self._queue.popleft()
+                self._emit(pending, now, pending.origin)
+                continue
+            slot = self._slot(now)
+            if slot - BURST_AHEAD > now:
+                if self._timer is None:
+                    self._timer = loop.call_at(slot - BURST_AHEAD, self._on_timer)
+                return
+            # A frame held back for pacing counts its egress from when it became due.
+            held = now - (slot - BURST_AHEAD)
+            pending = self._queue.popleft()
+            self._emit(pending, now, time.perf_counter() - held if held > 0 else pending.origin)
+            self._spurt_frames += 1
+
+    def _slot(self, now: float) -> float:
+        """When the next frame is due; starts a new talkspurt after an underrun."""
+        if self._anchor is not None:
+            slot = self._anchor + self._spurt_frames * FRAME_SECONDS
+            if now - slot <= RESET_GAP:
+                return slot
+        self._anchor, self._spurt_frames = now, 0
+        return now
 
     def _on_timer(self) -> None:
         self._timer = None
         self._pump()
 
-    def _emit(self, pending: _Pending, now: float) -> None:
+    def _emit(self, pending: _Pending, now: float, due: float) -> None:
         if self._start is None:
             self._start = now
         # pts follows the wall clock across silences, so the caller's jitter buffer sees
         # timestamps that advance with arrival times.
         wall = round((now - self._start) * OPUS_CLOCK / FRAME_SAMPLES_48K) * FRAME_SAMPLES_48K
         self._pts = max(self._pts + FRAME_SAMPLES_48K, wall)
-        frame = EncodedFrame(self._encoder.encode(pending.pcm), self._pts, pending.origin)
+        origin = max(pending.origin, due)
+        frame = EncodedFrame(self._encoder.encode(pending.pcm), self._pts, origin)
         self.current_item = pending.item_id
         self.played_ms[pending.item_id] = self.played_ms.get(pending.item_id, 0) + 20
         self.frames_published += 1

@@ -41,15 +41,20 @@ def _client_available() -> bool:
     return True
 
 
-def make_model(settings: SessionSettings, endpoints: ModelEndpoints) -> RealtimeModel:
+def make_model(
+    settings: SessionSettings, endpoints: ModelEndpoints, session_id: str
+) -> RealtimeModel:
     check_model(settings.model, endpoints)
     if settings.model == "echo":
         return EchoModel()
     from ..bridge.realtime_client import RealtimeClient
+    from ..bridge.tools import ToolRunner
 
+    tools = ToolRunner(settings.webhook_url, session_id)
     if settings.model == "local":
         assert endpoints.local_url is not None
-        model: RealtimeModel = RealtimeClient(endpoints.local_url, settings, api_key=None)
+        url, key = endpoints.local_url, None
     else:
-        model = RealtimeClient(endpoints.realtime_url, settings, api_key=endpoints.api_key)
+        url, key = endpoints.realtime_url, endpoints.api_key
+    model: RealtimeModel = RealtimeClient(url, settings, api_key=key, tools=tools)
     return model

@@ -75,7 +75,7 @@ class Node:
     async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
         """Start the session's media and bridge; returns the SDP answer."""
         self.ensure_capacity()
-        model = make_model(settings, self.models)
+        model = make_model(settings, self.models, session_id)
         session = LiveSession(
             session_id,
             settings,

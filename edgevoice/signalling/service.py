@@ -41,6 +41,7 @@ def _settings_of(record: SessionRecord) -> SessionSettings:
         turn_detection=record.turn_detection,
         tools=tuple(record.tools),
         input_transcription=record.input_transcription,
+        webhook_url=record.webhook_url,
     )
 
 

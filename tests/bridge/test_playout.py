@@ -87,3 +87,32 @@ async def test_interrupt_drops_queued_frames_and_reports_what_was_heard() -> Non
     assert len(sink.frames) == sent
     assert playout.interrupt() is None
     assert FRAME_BYTES == 960
+
+
+async def test_late_frames_leave_at_once_and_do_not_build_a_lasting_delay() -> None:
+    """A hiccup on the way in (frames held up, then a burst) must not become a lasting
+    delay on the way out once the input is back to real time."""
+    publication, sink = Publication("reply"), Collect()
+    publication.subscribe(sink)
+    playout = Playout(OpusEncoder(), publication)
+    loop = asyncio.get_running_loop()
+    frame = tone(0.02)
+    playout.push(frame, "a", 0.0)
+    await asyncio.sleep(0.1)  # a 100 ms gap on the way in ...
+    for _ in range(7):  # ... then 7 frames arrive at once (5 late, 2 within the burst)
+        playout.push(frame, "a", 0.0)
+    assert playout.queued_frames == 0
+    for _ in range(10):  # back to real time
+        await asyncio.sleep(0.02)
+        playout.push(frame, "a", 0.0)
+        assert playout.queued_frames == 0
+    assert len(sink.frames) == 18
+    assert loop.time() - sink.times[-1] < 0.005
+
+
+async def test_unpaced_output_never_waits() -> None:
+    publication, sink = Publication("reply"), Collect()
+    publication.subscribe(sink)
+    playout = Playout(OpusEncoder(), publication, paced=False)
+    playout.push(tone(0.5), "a", 0.0)
+    assert len(sink.frames) == 25 and playout.queued_frames == 0

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import socket
 import time
 import typing
 import wave
@@ -16,12 +14,9 @@ from typing import Annotated, Any
 import numpy as np
 import pytest
 import soxr
-import uvicorn
 from openai import AsyncOpenAI
 from openai.types.realtime import RealtimeServerEvent
 from pydantic import BaseModel, Discriminator, TypeAdapter
-
-from edgevoice.modelserver import Models, create_app, load_models
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 _SERVER_EVENT: TypeAdapter[Any] = TypeAdapter(
@@ -70,32 +65,6 @@ def frames_20ms(pcm: bytes) -> Iterator[str]:
 def rms(pcm: bytes) -> float:
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
-
-
-@pytest.fixture(scope="session")
-def models() -> Iterator[Models]:
-    loaded = load_models(print)
-    yield loaded
-    loaded.close()
-
-
-@pytest.fixture
-async def server_url(models: Models) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        create_app(models), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    # A socket that listens before the server runs: clients queue in its backlog.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    port = sock.getsockname()[1]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    yield f"127.0.0.1:{port}"
-    server.should_exit = True
-    async with asyncio.timeout(10):
-        await task
-    sock.close()
 
 
 class Client:
