@@ -1,0 +1,1 @@
+"""``edgevoice bench``: a load generator in its own processes, and what it measures."""
