@@ -48,7 +48,7 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--settle", type=float, default=2.0, help="seconds before measuring")
     p.add_argument("--probes", type=int, default=3, help="callers that decode their echo")
     p.add_argument("--ingress-p99-ms", type=float, default=5.0)
-    p.add_argument("--rtt-p99-ms", type=float, default=100.0, help="echo round trip bound")
+    p.add_argument("--rtt-p99-ms", type=float, default=150.0, help="echo round trip bound")
     p.add_argument("--server-core", default="0", help="core the servers are pinned to, or none")
     p.add_argument("--loadgen-core", default="1", help="core the load generator uses, or none")
     p.add_argument(

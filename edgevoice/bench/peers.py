@@ -136,6 +136,11 @@ class BenchCaller(BenchPeer):
         self.track = EncodedTrack(max_queue=10, on_sent=self._sent)
         transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
         tap_receiver(transceiver.receiver, self._packet)
+        # Like a real client, the caller opens an events channel (edgevoice sends stats
+        # on it each second; FastRTC starts its handler only once one is open).
+        self.channel = self.pc.createDataChannel("events")
+        self.events = 0
+        self.channel.on("message", self._event)
         self.inbound = Inbound()
         self.ear = ProbeEar() if probe else None
         self.sent = 0
@@ -156,6 +161,9 @@ class BenchCaller(BenchPeer):
         self.track.on_frame(EncodedFrame(data, self.pts, now))
         self.index += 1
         self.pts += 960
+
+    def _event(self, message: object) -> None:
+        self.events += 1
 
     def _sent(self, frame: EncodedFrame) -> None:
         self.sent += 1
