@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fractions
 import json
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 from aiortc import (
     MediaStreamTrack,
@@ -122,6 +125,9 @@ class Caller(Peer):
             self.pc.addTransceiver(self.player.audio, direction="sendrecv")
         else:
             self.pc.addTransceiver("audio", direction="sendrecv")
+        self._setup_events()
+
+    def _setup_events(self) -> None:
         self.channel = self.pc.createDataChannel("events")
         self.events: list[dict[str, Any]] = []
         self._event_waiters: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = []
@@ -134,9 +140,14 @@ class Caller(Peer):
                 if _matches(event, wanted) and not future.done():
                     future.set_result(event)
 
-    async def next_event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """The first event of ``kind`` (with these field values), received or coming."""
-        wanted = {"type": kind, **fields}
+    async def next_event(
+        self, kind: str, where: Callable[[dict[str, Any]], bool] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """The first event of ``kind`` (with these field values, and ``where`` true),
+        received or coming."""
+        wanted: dict[str, Any] = {"type": kind, **fields}
+        if where is not None:
+            wanted[_WHERE] = where
         for event in self.events:
             if _matches(event, wanted):
                 return event
@@ -150,8 +161,14 @@ class Caller(Peer):
         await super().close()
 
 
+_WHERE = "__where__"
+
+
 def _matches(event: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    return all(event.get(key) == value for key, value in wanted.items())
+    if not all(event.get(key) == value for key, value in wanted.items() if key != _WHERE):
+        return False
+    where = wanted.get(_WHERE)
+    return where is None or bool(where(event))
 
 
 class Listener(Peer):
@@ -175,3 +192,51 @@ def best_alignment(reference: np.ndarray, signal: np.ndarray) -> tuple[float, in
         window = np.pad(window, (0, len(reference) - len(window)))
     denom = float(np.linalg.norm(reference) * np.linalg.norm(window)) or 1.0
     return float(corr[lag] / denom), lag
+
+
+class PcmTrack(MediaStreamTrack):
+    """A microphone the test speaks into: queued PCM in real time, silence otherwise."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = np.zeros(0, np.int16)
+        self._pts = 0
+        self._start: float | None = None
+        self.spoken = asyncio.Event()  # set when everything queued has been sent
+
+    def say(self, name: str) -> None:
+        samples = (wav_samples(name) * 32767).astype(np.int16)
+        self._pending = np.concatenate([self._pending, samples])
+        self.spoken.clear()
+
+    async def recv(self) -> av.AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        wait = self._start + self._pts / 48000 - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)  # real-time pacing of the microphone, not a sync
+        chunk = self._pending[:960]
+        self._pending = self._pending[960:]
+        if len(chunk) < 960:
+            chunk = np.pad(chunk, (0, 960 - len(chunk)))
+            self.spoken.set()
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = 48000
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, 48000)
+        self._pts += 960
+        return frame
+
+
+class Talker(Caller):
+    """A caller whose microphone the test controls (``self.mic.say("hello.wav")``)."""
+
+    def __init__(self) -> None:
+        self.mic = PcmTrack()
+        Peer.__init__(self)
+        self.player = None
+        self.pc.addTransceiver(self.mic, direction="sendrecv")
+        self._setup_events()

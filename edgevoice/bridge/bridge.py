@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from ..sfu.frames import FRAME_SAMPLES_48K, EncodedFrame, FramePublisher
@@ -20,6 +21,7 @@ from .latency import LatencyWindow
 from .model import RealtimeModel
 from .opus import OpusDecoder, OpusEncoder
 from .playout import Playout, truncate_position_ms
+from .turns import TurnClock
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,11 @@ class Bridge:
         self.playout = Playout(self.encoder, reply, paced=paced)
         self.ingress = LatencyWindow()
         self.egress = LatencyWindow()
+        self.turns = TurnClock()
+        self.reconnect_seconds: list[float] = []
+        self.barge_ins = 0
+        self._barge_at: float | None = None
+        self.barge_in_stop = LatencyWindow(64)  # speech_started → last old reply frame sent
         self.concealed = 0
         self.decode_errors = 0
         self.transcript: list[dict[str, Any]] = []
@@ -61,6 +68,7 @@ class Bridge:
             missing = (frame.pts - last) // FRAME_SAMPLES_48K - 1
             for _ in range(min(missing, MAX_CONCEALED_FRAMES)):
                 self.model.send_audio(self.decoder.decode(None))
+                self.turns.frame_sent(frame.origin, time.perf_counter())
                 self.concealed += 1
         try:
             pcm = self.decoder.decode(frame.data)
@@ -68,14 +76,23 @@ class Bridge:
             self.decode_errors += 1
             pcm = self.decoder.decode(None)
         self.model.send_audio(pcm)
-        self.ingress.record(time.perf_counter() - frame.origin)
+        handed = time.perf_counter()
+        self.ingress.record(handed - frame.origin)
+        self.turns.frame_sent(frame.origin, handed)
 
     def on_end(self) -> None:
         return None
 
     def on_reply_sent(self, frame: EncodedFrame) -> None:
         """Called when a reply frame leaves for the caller (the egress hop ends)."""
-        self.egress.record(time.perf_counter() - frame.origin)
+        now = time.perf_counter()
+        self.egress.record(now - frame.origin)
+        if self._barge_at is not None and frame.origin < self._barge_at:
+            # a frame of the interrupted reply still left after the barge-in
+            self.barge_in_stop.record(now - self._barge_at)
+        turn = self.turns.reply_sent(now, frame.origin)
+        if turn is not None:
+            self._emit({"type": "turn", **asdict(turn)})
 
     # model side --------------------------------------------------------------
     async def start(self) -> None:
@@ -93,15 +110,19 @@ class Bridge:
         match event:
             case ev.AudioDelta():
                 if event.response_id not in self._cancelled:
+                    arrived = time.perf_counter()
                     self._response_of[event.item_id] = event.response_id
-                    self.playout.push(event.pcm, event.item_id, time.perf_counter())
+                    self.turns.reply_audio(arrived)
+                    self.playout.push(event.pcm, event.item_id, arrived)
             case ev.AudioDone():
                 if event.response_id not in self._cancelled:
                     self.playout.flush()
             case ev.SpeechStarted():
+                self.turns.speech_started()
                 await self._barge_in()
                 self._emit({"type": "speech_started", "item_id": event.item_id})
             case ev.SpeechStopped():
+                self.turns.speech_stopped(event.item_id, event.audio_end_ms)
                 self._emit({"type": "speech_stopped", "item_id": event.item_id})
             case ev.InputTranscript():
                 self._transcript("user", event.item_id, event.transcript)
@@ -122,8 +143,12 @@ class Bridge:
             case ev.ModelError():
                 self._emit({"type": "error", "message": event.message, "code": event.code})
             case ev.ConnectionChanged():
-                self._emit({"type": "model.connection", "connected": event.connected,
-                            "detail": event.detail})  # fmt: skip
+                if event.reconnect_seconds is not None:
+                    self.reconnect_seconds.append(event.reconnect_seconds)
+                self._emit(
+                    {"type": "model.connection", "connected": event.connected,
+                     "detail": event.detail, "reconnect_seconds": event.reconnect_seconds}
+                )  # fmt: skip
             case ev.FunctionCall():
                 self._emit({"type": "tool.call", "name": event.name, "call_id": event.call_id})
 
@@ -131,6 +156,8 @@ class Bridge:
         interrupted = self.playout.interrupt()
         if interrupted is None:
             return
+        self.barge_ins += 1
+        self._barge_at = time.perf_counter()
         position = truncate_position_ms(interrupted.played_ms, interrupted.received_ms)
         self._emit(
             {"type": "barge_in", "item_id": interrupted.item_id, "played_ms": position,
@@ -148,6 +175,7 @@ class Bridge:
 
     # life ----------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
+        turns = self.turns.summary()
         return {
             "frames_decoded": self.decoder.frames,
             "frames_encoded": self.encoder.frames,
@@ -156,6 +184,17 @@ class Bridge:
             "latency_ms": {
                 "ingress": self.ingress.summary_ms(),
                 "egress": self.egress.summary_ms(),
+            },
+            "barge_in": {
+                "count": self.barge_ins,
+                "late_frames_after_stop": self.barge_in_stop.count,
+                "last_frame_after_ms": self.barge_in_stop.summary_ms()["max"] or 0.0,
+            },
+            "turns": turns,
+            "last_turn": turns["last_turn"],
+            "model_reconnects": {
+                "count": len(self.reconnect_seconds),
+                "seconds": [round(s, 3) for s in self.reconnect_seconds[-10:]],
             },
         }
 

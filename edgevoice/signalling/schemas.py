@@ -21,7 +21,10 @@ class CreateSession(BaseModel):
         "semantic_vad, or null for push-to-talk",
     )
     tools: list[dict[str, Any]] = Field(default_factory=list, max_length=64)
-    input_transcription: dict[str, Any] | None = None
+    input_transcription: dict[str, Any] | None = Field(
+        default_factory=lambda: {"model": "gpt-4o-mini-transcribe"},
+        description="transcription of the caller's speech (null to turn it off)",
+    )
     webhook_url: HttpUrl | None = Field(None, description="where tool calls are POSTed")
 
 
