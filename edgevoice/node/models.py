@@ -26,10 +26,11 @@ def check_model(name: str, endpoints: ModelEndpoints) -> None:
         raise UnknownModel(f"model {name!r} needs the realtime protocol client; use 'echo'")
     if name == "local" and endpoints.local_url is None:
         raise UnknownModel("the offline model server is not running on this node")
-    if name not in ("local",) and endpoints.api_key is None:
+    if name != "local" and endpoints.api_key is None:
         raise UnknownModel(
-            f"model {name!r} needs OPENAI_API_KEY on the server (or EDGEVOICE_REALTIME_URL "
-            "pointing at a compatible server); 'echo' and 'local' need no key"
+            f"unknown model {name!r}: this server has no OPENAI_API_KEY, so only 'echo' and "
+            "'local' are available (set OPENAI_API_KEY, and EDGEVOICE_REALTIME_URL for a "
+            "compatible server, to use a realtime model)"
         )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..bridge.model import SessionSettings
 from ..sfu.peer import MediaConfig
-from .errors import AtCapacity, UnknownCall
+from .errors import AtCapacity, UnknownCall, UnknownModel
 from .eventlog import EventLog
 from .models import ModelEndpoints, check_model, make_model
 from .session import LiveSession
@@ -54,6 +54,20 @@ class Node:
         if log_ is None:
             log_ = self._logs[session_id] = EventLog()
         return log_
+
+    def available_models(self) -> list[str]:
+        """The named models sessions on this node can use right now."""
+        names = ["echo", "local"]
+        if self.models.api_key:
+            names.append("gpt-realtime")
+        out = []
+        for name in names:
+            try:
+                check_model(name, self.models)
+            except UnknownModel:
+                continue
+            out.append(name)
+        return out
 
     def check_model(self, name: str) -> None:
         """Raise UnknownModel unless this node can run ``name``."""

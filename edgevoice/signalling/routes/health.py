@@ -11,6 +11,13 @@ from ..schemas import CreateSession, SessionCreated
 
 router = APIRouter()
 
+DEMO_TOOL = {
+    "type": "function",
+    "name": "get_time",
+    "description": "The current local time of the server.",
+    "parameters": {"type": "object", "properties": {}},
+}
+
 
 @router.get("/healthz", tags=["health"])
 async def healthz() -> dict[str, str]:
@@ -26,6 +33,15 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+@router.get("/v1/demo/config", tags=["demo"])
+async def demo_config(request: Request) -> dict[str, object]:
+    """What the demo page may offer: the models this node can run, and its default."""
+    svc = service(request)
+    if not svc.settings.demo_enabled:
+        raise NotFound("the demo endpoint is off on this server")
+    return {"models": svc.node.available_models(), "default_model": svc.settings.model}
+
+
 @router.post("/v1/demo/sessions", status_code=201, response_model=SessionCreated, tags=["demo"])
 async def demo_session(request: Request, body: CreateSession | None = None) -> SessionCreated:
     """For the demo page only: a session without the API key. On by default only when
@@ -33,4 +49,7 @@ async def demo_session(request: Request, body: CreateSession | None = None) -> S
     svc = service(request)
     if not svc.settings.demo_enabled:
         raise NotFound("the demo endpoint is off on this server")
-    return await svc.create(body or CreateSession.model_validate({}), str(request.base_url))
+    body = body or CreateSession.model_validate({})
+    if not body.tools and (body.model or svc.settings.model) == "local":
+        body.tools = [DEMO_TOOL]  # so the demo exercises the tool path offline
+    return await svc.create(body, str(request.base_url))
