@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def is_loopback(host: str) -> bool:
@@ -29,7 +30,9 @@ class Settings(BaseSettings):
         None, description="address media binds to (default: the HTTP host if it is loopback)"
     )
     public_ip: str | None = Field(None, description="address announced in SDP answers (NAT)")
-    ice_servers: list[str] = Field(default_factory=list, description="STUN/TURN URLs for clients")
+    ice_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="STUN/TURN URLs for clients (comma-separated)"
+    )
     turn_secret: str | None = Field(None, description="TURN REST shared secret (coturn)")
     redis_url: str | None = Field(None, description="Redis URL; in-memory store when unset")
     max_sessions: int = Field(200, ge=1, description="live sessions this node accepts")

@@ -98,3 +98,22 @@ async def test_whole_call_with_the_redis_store(make_server: Callable[..., Any]) 
             assert body.json()["state"] == "closed"
         finally:
             await caller.close()
+
+
+async def test_whip_answer_links_ice_servers_with_turn_credentials(
+    make_server: Callable[..., Any],
+) -> None:
+    urls = ["stun:stun.example.net:3478", "turn:turn.example.net:3478?transport=udp"]
+    async with make_server(ice_servers=urls, turn_secret="s3cret") as server:
+        session = await server.create_session()
+        assert [s["urls"][0] for s in session["ice_servers"]] == urls
+        assert session["ice_servers"][1]["username"].endswith(":" + session["id"])
+        caller = Caller(None)
+        try:
+            answer = await server.whip(session["client_secret"]["value"], await caller.offer())
+            links = answer.headers.get_list("link")
+            assert len(links) == 2
+            assert links[0] == '<stun:stun.example.net:3478>; rel="ice-server"'
+            assert 'credential-type="password"' in links[1]
+        finally:
+            await caller.close()
