@@ -24,6 +24,7 @@ class SessionSettings:
     tools: tuple[dict[str, Any], ...] = ()
     input_transcription: dict[str, Any] | None = None
     webhook_url: str | None = None
+    audio_format: str = "pcm16"  # on the model socket: "pcm16" (24 kHz) or "pcmu" (G.711)
 
 
 class RealtimeModel(Protocol):

@@ -48,6 +48,7 @@ def make_model(
     check_model(settings.model, endpoints)
     if settings.model == "echo":
         return EchoModel()
+    from ..bridge.g711 import AudioFormat
     from ..bridge.realtime_client import RealtimeClient
     from ..bridge.tools import ToolRunner
 
@@ -57,5 +58,8 @@ def make_model(
         url, key = endpoints.local_url, None
     else:
         url, key = endpoints.realtime_url, endpoints.api_key
-    model: RealtimeModel = RealtimeClient(url, settings, api_key=key, tools=tools)
+    audio_format: AudioFormat = "pcmu" if settings.audio_format == "pcmu" else "pcm16"
+    model: RealtimeModel = RealtimeClient(
+        url, settings, api_key=key, tools=tools, audio_format=audio_format
+    )
     return model

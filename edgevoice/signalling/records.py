@@ -41,6 +41,7 @@ class SessionRecord(BaseModel):
     tools: list[dict[str, Any]] = Field(default_factory=list)
     input_transcription: dict[str, Any] | None = None
     webhook_url: str | None = None
+    audio_format: str = "pcm16"
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: float = Field(default_factory=time.time)
     expires_at: float

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -26,6 +26,9 @@ class CreateSession(BaseModel):
         description="transcription of the caller's speech (null to turn it off)",
     )
     webhook_url: HttpUrl | None = Field(None, description="where tool calls are POSTed")
+    audio_format: Literal["pcm16", "pcmu"] = Field(
+        "pcm16", description="audio on the model socket: PCM16 24 kHz or G.711 μ-law"
+    )
 
 
 class ClientSecret(BaseModel):

@@ -42,6 +42,7 @@ def _settings_of(record: SessionRecord) -> SessionSettings:
         tools=tuple(record.tools),
         input_transcription=record.input_transcription,
         webhook_url=record.webhook_url,
+        audio_format=record.audio_format,
     )
 
 
@@ -70,6 +71,7 @@ class SessionService:
             tools=body.tools,
             input_transcription=body.input_transcription,
             webhook_url=str(body.webhook_url) if body.webhook_url else None,
+            audio_format=body.audio_format,
             metadata=body.metadata,
             created_at=now,
             expires_at=now + ttl,

@@ -47,7 +47,9 @@ def _says(role: str, *words: str) -> Callable[[dict[str, Any]], bool]:
     return check
 
 
-async def test_question_tool_call_and_spoken_answer(agent: Server) -> None:
+async def test_question_tool_call_and_spoken_answer(
+    agent: Server, realtime_conformance: Any
+) -> None:
     session, talker = await _call(agent, tools=[GET_TIME])
     try:
         talker.mic.say("what_time.wav")
@@ -70,6 +72,15 @@ async def test_question_tool_call_and_spoken_answer(agent: Server) -> None:
         roles = [line["role"] for line in body["transcript"]]
         assert "user" in roles and "assistant" in roles
         assert body["stats"]["bridge"]["turns"]["count"] >= 1
+        # the link was checked against the SDK's models (see conftest): it did carry
+        # the whole turn, tool call and answer included
+        client_sent = set(realtime_conformance.client)
+        assert {"session.update", "input_audio_buffer.append", "response.create"} <= client_sent
+        assert "conversation.item.create" in client_sent  # the tool's output
+        server_sent = set(realtime_conformance.server)
+        assert {"response.output_audio.delta", "response.function_call_arguments.done"} <= (
+            server_sent
+        )
     finally:
         await talker.close()
 
@@ -172,3 +183,17 @@ async def test_model_socket_dies_mid_reply_and_the_next_turn_is_answered(
                 assert reconnects["count"] == 1 and reconnects["seconds"][0] > 0
             finally:
                 await talker.close()
+
+
+async def test_g711_on_the_model_socket(agent: Server) -> None:
+    _, talker = await _call(agent, audio_format="pcmu")
+    try:
+        talker.mic.say("hello.wav")
+        async with asyncio.timeout(30):
+            await talker.next_event("transcript", where=_says("user", "hear"))
+            await talker.next_event("transcript", where=_says("assistant"))
+            reply = await talker.track(0)
+            await reply.wait_frames(25)
+        assert abs(reply.samples()).max() > 0.05
+    finally:
+        await talker.close()
