@@ -2,7 +2,8 @@
 
 import { Call } from "./call.js";
 import { Meters } from "./meters.js";
-import { BrowserStats, resetStats, showServerStats } from "./stats.js";
+import { BrowserStats, fmt, resetStats, showServerStats } from "./stats.js";
+import { TurnPanel } from "./turns.js";
 import { EventLog, Transcript } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
@@ -20,18 +21,19 @@ const ui = {
 const figures = {
   server: $("server-stats"),
   browser: $("browser-stats"),
-  v2v: $("v2v"),
-  v2vParts: $("v2v-parts"),
   traffic: $("traffic"),
 };
 const meta = { session: $("session-id"), duration: $("duration") };
 
 // Read-only window onto the page for tests and curious humans; the UI never reads it.
 const hook = {
-  state: "idle",
+  state: "loading",
+  config: null,
   model: null,
   events: [],
   transcript: [],
+  tools: [],
+  turns: [],
   stats: { server: null, browser: null, browserHistory: [] },
   levels: {},
   error: null,
@@ -41,6 +43,13 @@ window.edgevoice = hook;
 
 const log = new EventLog($("log"), $("show-stats"));
 const transcript = new Transcript($("transcript"));
+const turns = new TurnPanel({
+  value: $("v2v"),
+  parts: $("v2v-parts"),
+  bar: $("v2v-bar"),
+  history: $("v2v-history"),
+  summary: $("v2v-summary"),
+});
 const meters = new Meters({
   mic: { fill: $("mic-level"), label: $("mic-db") },
   reply: { fill: $("reply-level"), label: $("reply-db") },
@@ -72,6 +81,7 @@ function stopClock() {
 }
 
 const LABELS = {
+  loading: "loading",
   idle: "idle",
   starting: "starting",
   connecting: "connecting",
@@ -89,8 +99,8 @@ function setState(state, detail = "") {
   const busy = state === "starting" || state === "connecting" || state === "connected";
   ui.toggle.dataset.action = busy ? "stop" : "start";
   ui.toggleText.textContent = busy ? (state === "connected" ? "End call" : "Cancel") : "Start call";
-  ui.toggle.disabled = state === "stopping";
-  ui.model.disabled = busy || state === "stopping";
+  ui.toggle.disabled = state === "stopping" || state === "loading";
+  ui.model.disabled = busy || state === "stopping" || state === "loading";
   if (detail) ui.status.textContent = statusLine(state, detail);
 }
 
@@ -121,10 +131,29 @@ function onEvent(event) {
     case "stats":
       hook.stats.server = event;
       showServerStats(figures, event);
+      turns.summary(event.bridge?.turns);
+      onTurn(event.bridge?.last_turn); // covers a `turn` event this page missed
+      break;
+    case "turn":
+      onTurn(event);
       break;
     case "transcript":
       hook.transcript.push({ role: event.role, text: event.text, item_id: event.item_id });
       transcript.final(event.role, event.item_id, event.text);
+      break;
+    case "tool.call":
+      hook.tools.push({ name: event.name, call_id: event.call_id });
+      transcript.tool(event.name || "tool", event.call_id);
+      break;
+    case "barge_in":
+      transcript.annotate(event.item_id, "barge", `interrupted after ${fmt.ms(event.played_ms)}`);
+      break;
+    case "model.connection":
+      if (!event.connected) {
+        ui.status.textContent = `The model link dropped${event.detail ? ` (${event.detail})` : ""}; reconnecting…`;
+      } else if (event.reconnect_seconds != null) {
+        ui.status.textContent = `Model link back after ${fmt.seconds(event.reconnect_seconds)}.`;
+      }
       break;
     case "transcript.delta":
       transcript.delta(event.role, event.item_id, event.delta || "");
@@ -135,6 +164,13 @@ function onEvent(event) {
     default:
       break;
   }
+}
+
+function onTurn(turn) {
+  if (!turns.add(turn)) return;
+  hook.turns.push({ ...turn });
+  // The turn is keyed by the caller's item: note on that line how long the answer took.
+  transcript.annotate(turn.item_id, "v2v", `answered in ${fmt.ms(turn.voice_to_voice_ms)}`);
 }
 
 function onTrack(stream) {
@@ -174,10 +210,13 @@ async function startCall() {
   showProblem("");
   transcript.clear();
   resetStats(figures);
+  turns.reset();
   meta.session.textContent = "—";
   meta.duration.textContent = "—";
   hook.events.length = 0;
   hook.transcript.length = 0;
+  hook.tools.length = 0;
+  hook.turns.length = 0;
   hook.stats.server = null;
   hook.stats.browser = null;
   hook.stats.browserHistory.length = 0;
@@ -225,15 +264,58 @@ ui.toggle.addEventListener("click", () => {
 $("clear-log").addEventListener("click", () => log.clear());
 window.addEventListener("pagehide", () => call?.stop(true, "page closed"));
 
-function preselectModel() {
-  const wanted = new URLSearchParams(location.search).get("model");
-  if (!wanted) return;
-  if (![...ui.model.options].some((o) => o.value === wanted)) {
-    ui.model.add(new Option(wanted, wanted));
+const MODEL_LABELS = {
+  local: "local — offline speech model",
+  echo: "echo — hear yourself back",
+  "gpt-realtime": "gpt-realtime — OpenAI Realtime",
+};
+const CONFIG_TIMEOUT_MS = 3000;
+
+/** What the server can run: `{models, default_model}`, or null when it does not say. */
+async function fetchConfig() {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), CONFIG_TIMEOUT_MS);
+  try {
+    const response = await fetch("/v1/demo/config", { signal: abort.signal });
+    if (!response.ok) return null;
+    const body = await response.json();
+    if (!Array.isArray(body.models) || !body.models.length) return null;
+    return body;
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
   }
-  ui.model.value = wanted;
 }
 
-preselectModel();
-setState("idle");
-log.note("page ready");
+/** Fill the picker from the config (or keep the built-in list), then apply `?model=`. */
+function applyModels(config) {
+  const wanted = new URLSearchParams(location.search).get("model");
+  if (config) {
+    ui.model.replaceChildren(
+      ...config.models.map((name) => new Option(MODEL_LABELS[name] || name, name)),
+    );
+    const fallback = config.models.includes(config.default_model) ? config.default_model : config.models[0];
+    ui.model.value = fallback;
+    if (wanted && config.models.includes(wanted)) ui.model.value = wanted;
+    else if (wanted) log.note(`model ${wanted} is not available on this server; using ${fallback}`);
+    return;
+  }
+  // No config endpoint (an older or locked-down server): offer the built-in list.
+  if (wanted && ![...ui.model.options].some((o) => o.value === wanted)) {
+    ui.model.add(new Option(wanted, wanted));
+  }
+  if (wanted) ui.model.value = wanted;
+}
+
+async function boot() {
+  const config = await fetchConfig();
+  hook.config = config;
+  applyModels(config);
+  setState("idle");
+  ui.status.textContent = "Ready. Pick a model and start a call.";
+  log.note(config ? `page ready · models: ${config.models.join(", ")}` : "page ready (no model list from the server)");
+}
+
+setState("loading");
+boot();

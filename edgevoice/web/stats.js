@@ -29,7 +29,7 @@ function pair(hop) {
   return `${fmt.ms(hop.p50)} / ${fmt.ms(hop.p99)}`;
 }
 
-/** Render a server `stats` event into the server column and the voice-to-voice box. */
+/** Render a server `stats` event into the server column. */
 export function showServerStats(els, event) {
   const bridge = event.bridge || {};
   const latency = bridge.latency_ms || {};
@@ -43,19 +43,6 @@ export function showServerStats(els, event) {
     egress: pair(latency.egress),
     frames: `${fmt.count(caller.frames)} / ${fmt.count(reply.frames)}`,
   });
-  showTurn(els, bridge.last_turn);
-}
-
-function showTurn(els, turn) {
-  if (!turn || turn.voice_to_voice_ms === undefined || turn.voice_to_voice_ms === null) return;
-  els.v2v.textContent = fmt.ms(turn.voice_to_voice_ms);
-  els.v2v.classList.remove("pending");
-  const parts = [
-    ["ingress", turn.ingress_ms],
-    ["model", turn.model_first_audio_ms],
-    ["egress", turn.egress_ms],
-  ].filter(([, v]) => v !== undefined && v !== null);
-  els.v2vParts.textContent = parts.map(([k, v]) => `${k} ${fmt.ms(v)}`).join(" · ");
 }
 
 /** Pull the figures this page shows out of one RTCStatsReport. */
@@ -75,6 +62,8 @@ export function summarise(report) {
         audioLevel: s.audioLevel,
         totalAudioEnergy: s.totalAudioEnergy,
         totalSamplesDuration: s.totalSamplesDuration,
+        jitterBufferDelay: s.jitterBufferDelay,
+        jitterBufferEmittedCount: s.jitterBufferEmittedCount,
       };
     }
     if (s.type === "remote-inbound-rtp" && s.kind === "audio") {
@@ -96,7 +85,18 @@ function bytes(n) {
   return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1048576).toFixed(2)} MB`;
 }
 
-function showBrowserStats(els, snap) {
+/** Mean jitter-buffer delay (s) of the samples played since the previous snapshot. */
+function bufferDelay(snap, prev) {
+  const now = snap.inbound;
+  if (!now || !now.jitterBufferEmittedCount) return null;
+  const before = prev?.inbound;
+  const emitted = now.jitterBufferEmittedCount - (before?.jitterBufferEmittedCount || 0);
+  const delay = now.jitterBufferDelay - (before?.jitterBufferDelay || 0);
+  if (emitted > 0 && delay >= 0) return delay / emitted;
+  return now.jitterBufferDelay / now.jitterBufferEmittedCount;
+}
+
+function showBrowserStats(els, snap, prev) {
   if (els.traffic) els.traffic.textContent = `${bytes(snap.outbound?.bytesSent)} / ${bytes(snap.inbound?.bytesReceived)}`;
   const inbound = snap.inbound || {};
   const lost = inbound.packetsLost;
@@ -106,6 +106,7 @@ function showBrowserStats(els, snap) {
     pairRtt: fmt.seconds(snap.pair?.currentRoundTripTime),
     remoteRtt: fmt.seconds(snap.remoteInbound?.roundTripTime),
     jitter: fmt.seconds(inbound.jitter),
+    buffer: fmt.seconds(bufferDelay(snap, prev)),
     loss: `${fmt.percent(inLoss)} / ${fmt.percent(snap.remoteInbound?.fractionLost)}`,
     packets: fmt.count(received),
     energy: inbound.totalAudioEnergy === undefined ? "—" : inbound.totalAudioEnergy.toFixed(4),
@@ -118,15 +119,18 @@ export class BrowserStats {
     this.els = els;
     this.onSnapshot = onSnapshot;
     this.timer = 0;
+    this.prev = null;
   }
 
   start(pc) {
     this.stop();
+    this.prev = null;
     const tick = async () => {
       if (pc.connectionState === "closed") return this.stop();
       try {
         const snap = summarise(await pc.getStats());
-        showBrowserStats(this.els, snap);
+        showBrowserStats(this.els, snap, this.prev);
+        this.prev = snap;
         this.onSnapshot(snap);
       } catch {
         /* the pc closed between ticks */
@@ -145,8 +149,5 @@ export class BrowserStats {
 export function resetStats(els) {
   fill(els.server, {});
   fill(els.browser, {});
-  els.v2v.textContent = "—";
-  els.v2v.classList.add("pending");
   if (els.traffic) els.traffic.textContent = "—";
-  els.v2vParts.textContent = "shown after the first answer";
 }

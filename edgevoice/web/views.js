@@ -43,7 +43,14 @@ export function describe(event) {
     case "model.connection":
       return `${event.connected ? "connected" : "disconnected"}${event.detail ? ` — ${event.detail}` : ""}`;
     case "tool.call":
-      return event.name || "";
+      return `${event.name || "?"}${event.call_id ? ` (${event.call_id})` : ""}`;
+    case "turn": {
+      const bits = [`voice to voice ${fmt.ms(event.voice_to_voice_ms)}`];
+      if (event.model_first_audio_ms != null) bits.push(`model ${fmt.ms(event.model_first_audio_ms)}`);
+      if (event.ingress_ms != null) bits.push(`in ${fmt.ms(event.ingress_ms)}`);
+      if (event.egress_ms != null) bits.push(`out ${fmt.ms(event.egress_ms)}`);
+      return bits.join(" · ");
+    }
     case "session.closing":
       return event.reason || "";
     case "speech_started":
@@ -127,6 +134,40 @@ export class Transcript {
     li.classList.add("live");
     li.querySelector(".said").textContent += delta;
     if (stick) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** A tool the model called, shown between the question and the answer. */
+  tool(name, callId) {
+    const stick = nearBottom(this.list);
+    const key = `tool:${callId || `${name}-${this.lines.size}`}`;
+    if (this.lines.has(key)) return;
+    this.placeholder?.remove();
+    const li = document.createElement("li");
+    li.className = "line tool";
+    li.dataset.tool = name;
+    const text = document.createElement("span");
+    text.className = "said";
+    text.textContent = `⚙ ${name}`;
+    li.title = callId ? `tool call ${callId}` : "tool call";
+    li.append(text);
+    this.list.append(li);
+    this.lines.set(key, li);
+    if (stick) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** A small note under a line already shown (how long the answer took, a barge-in). */
+  annotate(id, kind, text) {
+    const li = this.lines.get(id);
+    if (!li) return false;
+    let note = li.querySelector(`.note[data-kind="${kind}"]`);
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "note";
+      note.dataset.kind = kind;
+      li.append(note);
+    }
+    note.textContent = text;
+    return true;
   }
 
   final(role, id, text) {

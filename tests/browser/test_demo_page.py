@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import Server
+from .conftest import Server, install_loopback_offer_filter, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -18,29 +17,14 @@ pytestmark = pytest.mark.browser
 CONNECT_MS = 20_000
 EVENT_MS = 15_000
 
-_CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ (\S+) \d+ typ ", re.IGNORECASE)
-
-
-def loopback_only(sdp: str) -> str:
-    """Drop every ``a=candidate`` line whose address is not 127.0.0.1."""
-    kept = []
-    for line in sdp.splitlines():
-        match = _CANDIDATE.match(line)
-        if line.startswith("a=candidate:") and (not match or match.group(1) != "127.0.0.1"):
-            continue
-        kept.append(line)
-    return "\r\n".join(kept) + "\r\n"
-
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(EVENT_MS)
+    page = new_page(browser, EVENT_MS)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
 
 
 @pytest.fixture
@@ -50,25 +34,6 @@ def console(page: Any) -> list[str]:
     page.on("console", lambda msg: lines.append(f"{msg.type}: {msg.text}"))
     page.on("pageerror", lambda err: lines.append(f"pageerror: {err}"))
     return lines
-
-
-def install_loopback_offer_filter(page: Any) -> dict[str, Any]:
-    """Rewrite the page's WHIP offer so only 127.0.0.1 candidates reach the server."""
-    seen: dict[str, Any] = {}
-
-    def handle(route: Any) -> None:
-        request = route.request
-        if request.method != "POST":
-            route.continue_()
-            return
-        offer = request.post_data or ""
-        filtered = loopback_only(offer)
-        seen["offer"] = offer
-        seen["filtered"] = filtered
-        route.continue_(post_data=filtered)
-
-    page.route("**/v1/whip", handle)
-    return seen
 
 
 def hook(page: Any, expression: str) -> Any:
