@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from .conftest import Server, install_loopback_offer_filter, new_page
@@ -209,3 +210,83 @@ def test_transcript_and_log_views(server: Server, page: Any) -> None:
         ["something.new", '{"answer":42}'],
         ["error", "model gone (model_down)"],
     ]
+
+
+def test_model_picker_follows_demo_config(server: Server, page: Any) -> None:
+    """Only the models the server can run are offered, its default chosen; `?model=`
+    naming one it cannot run falls back to the default."""
+    config = {"models": ["echo"], "default_model": "echo"}
+    page.route(
+        "**/v1/demo/config",
+        lambda route: route.fulfill(status=200, json=config),
+    )
+    page.goto(f"{server.url}/?model=local", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    options = page.eval_on_selector_all("#model option", "els => els.map(e => e.value)")
+    assert options == ["echo"]
+    assert page.locator("#model").input_value() == "echo"
+    assert page.locator("#model").is_enabled()
+    assert hook(page, "config") == config
+    assert "not available" in page.locator("#log").inner_text()
+
+
+def test_model_picker_without_config_endpoint(server: Server, page: Any) -> None:
+    """An older server without /v1/demo/config: the built-in list stays, calls still work."""
+    page.route(
+        "**/v1/demo/config",
+        lambda route: route.fulfill(
+            status=404,
+            headers={"Content-Type": "application/problem+json"},
+            body=json.dumps({"title": "Not Found", "status": 404, "detail": "no such route"}),
+        ),
+    )
+    page.goto(f"{server.url}/", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    options = page.eval_on_selector_all("#model option", "els => els.map(e => e.value)")
+    assert options == ["local", "echo"]
+    assert page.locator("#model").input_value() == "local"
+    assert hook(page, "config") is None
+    assert page.locator("#toggle").is_enabled()
+
+
+def test_real_demo_config_fills_the_picker(server: Server, page: Any) -> None:
+    real = httpx.get(f"{server.url}/v1/demo/config", timeout=5).json()
+    page.goto(f"{server.url}/", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    options = page.eval_on_selector_all("#model option", "els => els.map(e => e.value)")
+    assert options == real["models"]
+    assert page.locator("#model").input_value() == real["default_model"]
+
+
+def test_turn_panel_and_tool_lines(server: Server, page: Any) -> None:
+    """Turn figures from events, without a model: last turn, parts, history, p50."""
+    page.goto(f"{server.url}/", wait_until="load")
+    page.wait_for_function("() => window.edgevoice && window.edgevoice.state === 'idle'")
+    shown = page.evaluate(
+        """async () => {
+            const { TurnPanel } = await import('/static/turns.js');
+            const $ = (id) => document.getElementById(id);
+            const p = new TurnPanel({ value: $('v2v'), parts: $('v2v-parts'), bar: $('v2v-bar'),
+                                      history: $('v2v-history'), summary: $('v2v-summary') });
+            const base = { model_first_audio_ms: 700, ingress_ms: 0.4, egress_ms: 12 };
+            p.add({ item_id: 'a', voice_to_voice_ms: 800, ...base });
+            const again = p.add({ item_id: 'a', voice_to_voice_ms: 800, ...base });
+            p.add({ item_id: 'b', voice_to_voice_ms: 1200, ...base });
+            p.add({ item_id: 'c', voice_to_voice_ms: 900, ...base });
+            const parts = [...document.querySelectorAll('#v2v-parts [data-part]')].map(
+                (e) => [e.dataset.part, e.querySelector('b').textContent]);
+            return { again, value: $('v2v').textContent, parts,
+                     cols: $('v2v-history').childElementCount,
+                     summary: $('v2v-summary').textContent };
+        }"""
+    )
+    assert shown["again"] is False
+    assert shown["value"] == "900 ms"
+    assert shown["parts"] == [
+        ["ingress", "0.4 ms"],
+        ["model", "700 ms"],
+        ["egress", "12 ms"],
+        ["other", "188 ms"],
+    ]
+    assert shown["cols"] == 3
+    assert shown["summary"] == "3 turns · p50 900 ms"
