@@ -15,14 +15,11 @@ Taxonomy (``retryable`` says whether the same action may succeed later):
 
 from __future__ import annotations
 
+from ..errors import EdgevoiceError
 
-class BridgeError(Exception):
+
+class BridgeError(EdgevoiceError):
     retryable = False
-
-    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        if cause is not None:
-            self.__cause__ = cause
 
 
 class CodecError(BridgeError):

@@ -11,14 +11,11 @@ Media and bridge errors pass through unchanged (``sfu.errors``, ``bridge.errors`
 
 from __future__ import annotations
 
+from ..errors import EdgevoiceError
 
-class NodeError(Exception):
+
+class NodeError(EdgevoiceError):
     retryable = False
-
-    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        if cause is not None:
-            self.__cause__ = cause
 
 
 class AtCapacity(NodeError):

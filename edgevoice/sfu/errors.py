@@ -13,14 +13,11 @@ Taxonomy (every error says whether trying again can help):
 
 from __future__ import annotations
 
+from ..errors import EdgevoiceError
 
-class MediaError(Exception):
+
+class MediaError(EdgevoiceError):
     retryable = False
-
-    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        if cause is not None:
-            self.__cause__ = cause
 
 
 class OfferError(MediaError):
