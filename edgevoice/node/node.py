@@ -55,6 +55,12 @@ class Node:
             log_ = self._logs[session_id] = EventLog()
         return log_
 
+    def forget(self, session_id: str) -> None:
+        """A session that never went live has ended: close its event stream."""
+        log_ = self._logs.pop(session_id, None)
+        if log_ is not None:
+            log_.close()
+
     def available_models(self) -> list[str]:
         """The named models sessions on this node can use right now."""
         names = ["echo", "local"]

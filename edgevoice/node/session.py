@@ -82,7 +82,10 @@ class LiveSession:
             for callback in self._connected_listeners:
                 callback(self.id)
         if state is CallState.CLOSED and not self._closing:
-            asyncio.get_running_loop().create_task(self.close(self.call.closed_reason or "closed"))
+            closer = asyncio.get_running_loop().create_task(
+                self.close(self.call.closed_reason or "closed")
+            )
+            self._tasks.append(closer)  # keep a reference until it is done
 
     async def _tick(self) -> None:
         started = time.monotonic()

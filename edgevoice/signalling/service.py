@@ -101,6 +101,7 @@ class SessionService:
             record.ended_at = record.expires_at
             record.end_reason = "client secret expired unused"
             await self.store.put(record)
+            self.node.forget(record.id)
         return record
 
     async def describe(self, session_id: str) -> dict[str, Any]:
@@ -128,6 +129,7 @@ class SessionService:
             record.ended_at = time.time()
             record.end_reason = reason
             await self.store.put(record)
+            self.node.forget(record.id)
 
     # WHIP ----------------------------------------------------------------------
     async def authorize_secret(self, header: str | None) -> SessionRecord:

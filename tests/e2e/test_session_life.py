@@ -117,3 +117,18 @@ async def test_whip_answer_links_ice_servers_with_turn_credentials(
             assert 'credential-type="password"' in links[1]
         finally:
             await caller.close()
+
+
+async def test_event_stream_of_a_session_deleted_before_connecting_ends(server: Server) -> None:
+    session = await server.create_session()
+    url = f"/v1/sessions/{session['id']}/events"
+    async with asyncio.timeout(10):
+        async with server.http.stream("GET", url, headers=server.auth) as response:
+            lines = response.aiter_lines()
+            assert (await anext(lines)).startswith(":")  # the stream is open
+            deleted = await server.http.delete(f"/v1/sessions/{session['id']}", headers=server.auth)
+            assert deleted.status_code == 204
+            rest = [line async for line in lines]  # ends instead of hanging
+    assert not any(line.startswith("data:") for line in rest)
+    body = (await server.http.get(f"/v1/sessions/{session['id']}", headers=server.auth)).json()
+    assert body["state"] == "closed" and body["end_reason"] == "deleted by API"
