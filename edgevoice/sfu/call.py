@@ -26,6 +26,7 @@ from .errors import CallStateError, OfferError
 from .fanout import Publication
 from .frames import EncodedFrame
 from .peer import MediaConfig, apply_offer, make_answer
+from .rtpwriter import DirectRtpWriter, direct_rtp_enabled
 from .sequence import SequenceTracker
 from .stats import peer_stats
 from .tap import tap_receiver
@@ -117,6 +118,8 @@ class Call:
             tap_receiver(transceiver.receiver, self._caller_packet)
             transceiver.direction = "sendrecv"
             transceiver.sender.replaceTrack(self.reply_track)
+            if direct_rtp_enabled():
+                self.reply_track.use_writer(DirectRtpWriter(transceiver))
             self.reply_audio.subscribe(self.reply_track)
             return await make_answer(pc, self.config, summary)
         except BaseException:
@@ -198,6 +201,8 @@ class Call:
                 track = EncodedTrack()
                 transceiver.direction = "sendonly"
                 transceiver.sender.replaceTrack(track)
+                if direct_rtp_enabled():
+                    track.use_writer(DirectRtpWriter(transceiver))
                 publication.subscribe(track)
                 listener.tracks.append((publication, track))
             answer = await make_answer(listener.pc, self.config, summary)
