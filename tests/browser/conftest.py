@@ -7,6 +7,7 @@ loopback candidates, and the page's WHIP offer is stripped of every other candid
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import subprocess
@@ -46,7 +47,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def run_server(model: str, log: Path, start_seconds: float = 30) -> Iterator[Server]:
+def run_server(
+    model: str, log: Path, start_seconds: float = 30, env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """``edgevoice serve`` on 127.0.0.1 and a free port, healthy, stopped on exit.
 
     With ``--model local`` the HTTP side only comes up once the offline model listens.
@@ -55,7 +58,13 @@ def run_server(model: str, log: Path, start_seconds: float = 30) -> Iterator[Ser
     command = [sys.executable, "-m", "edgevoice", "serve", "--model", model,
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + start_seconds
     try:
