@@ -53,6 +53,7 @@ def fanout_step(
         "cpu_per_stream": round(figures["server_cpu"] / max(1, streams), 6),
         "server_rss_mib": round(figures["server_rss"] / 2**20, 1),
         "loadgen_cpu_cores": round(figures["loadgen_cpu"], 3),
+        "cores_busy": figures["cores_busy"],
         "frames_published": sent.get("sent", 0),
         "frames_expected": expected,
         "frames_heard": heard.get("packets", 0),

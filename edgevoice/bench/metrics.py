@@ -91,6 +91,25 @@ def percentiles(values: Sequence[float], scale: float = 1000.0) -> dict[str, flo
     return out
 
 
+def core_times() -> list[tuple[float, float]]:
+    """(busy, total) jiffies of every core from /proc/stat."""
+    out: list[tuple[float, float]] = []
+    for line in (PROC / "stat").read_text().splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            values = [float(v) for v in line.split()[1:]]
+            idle = values[3] + (values[4] if len(values) > 4 else 0.0)  # idle + iowait
+            out.append((sum(values[:8]) - idle, sum(values[:8])))
+    return out
+
+
+def core_busy(before: list[tuple[float, float]], after: list[tuple[float, float]]) -> list[float]:
+    """Fraction of each core that was busy (anyone's work) between two readings."""
+    return [
+        round((b1 - b0) / (t1 - t0), 3) if t1 > t0 else 0.0
+        for (b0, t0), (b1, t1) in zip(before, after, strict=False)
+    ]
+
+
 def machine() -> dict[str, object]:
     """The figures docs/benchmarks.md names: CPU model, cores, memory, kernel."""
     model = ""

@@ -138,22 +138,13 @@ async (opts) => {
   detector.port.onmessage = (e) => m.onsets.push(e.data);
   detector.connect(ctx.destination); // keeps the node pulled; it outputs silence
 
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-  m.pc = pc;
-  const tx = pc.addTransceiver(mic.stream.getAudioTracks()[0], {
-    direction: "sendrecv", streams: [mic.stream],
-  });
-  m.receiver = tx.receiver;
-  if (opts.playoutDelayHint !== null) tx.receiver.playoutDelayHint = opts.playoutDelayHint;
-  if (opts.jitterBufferTarget !== null) tx.receiver.jitterBufferTarget = opts.jitterBufferTarget;
-  const events = pc.createDataChannel("events");
-  events.onmessage = (msg) => {
-    try {
-      const event = JSON.parse(msg.data);
-      if (event.type === "stats") m.serverStats = event;
-    } catch { /* not JSON: ignore */ }
+  const tune = (receiver) => {
+    m.receiver = receiver;
+    if (opts.playoutDelayHint !== null) receiver.playoutDelayHint = opts.playoutDelayHint;
+    if (opts.jitterBufferTarget !== null) receiver.jitterBufferTarget = opts.jitterBufferTarget;
   };
-  pc.ontrack = (ev) => {
+  const hear = (ev) => {
+    tune(ev.receiver);
     const stream = ev.streams[0] || new MediaStream([ev.track]);
     // Chromium only feeds a remote track to WebAudio while a media element plays it.
     const sink = new Audio();
@@ -164,6 +155,43 @@ async (opts) => {
     ctx.createMediaStreamSource(stream).connect(detector);
     m.trackAt = ctx.currentTime;
   };
+  const track = mic.stream.getAudioTracks()[0];
+
+  if (opts.direct) {
+    // Calibration: the same bursts through Chromium alone, one peer connection to
+    // another in this page, no server. Only 127.0.0.1 candidates cross between them.
+    const a = new RTCPeerConnection();
+    const b = new RTCPeerConnection();
+    const pass = (to) => (e) => {
+      if (e.candidate && / 127\.0\.0\.1 /.test(e.candidate.candidate)) {
+        to.addIceCandidate(e.candidate).catch(() => {});
+      }
+    };
+    a.onicecandidate = pass(b);
+    b.onicecandidate = pass(a);
+    a.addTransceiver(track, { direction: "sendonly", streams: [mic.stream] });
+    b.ontrack = hear;
+    m.pc = b;
+    m.sender = a;
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    return null;
+  }
+
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  m.pc = pc;
+  const tx = pc.addTransceiver(track, { direction: "sendrecv", streams: [mic.stream] });
+  tune(tx.receiver);
+  const events = pc.createDataChannel("events");
+  events.onmessage = (msg) => {
+    try {
+      const event = JSON.parse(msg.data);
+      if (event.type === "stats") m.serverStats = event;
+    } catch { /* not JSON: ignore */ }
+  };
+  pc.ontrack = hear;
   await pc.setLocalDescription(await pc.createOffer());
   if (pc.iceGatheringState !== "complete") {
     await new Promise((resolve) => {
@@ -181,7 +209,7 @@ async (opts) => {
 CONNECT = """
 async ({ sdp, timeoutMs }) => {
   const m = window.m2e;
-  await m.pc.setRemoteDescription({ type: "answer", sdp });
+  if (sdp !== null) await m.pc.setRemoteDescription({ type: "answer", sdp });
   const until = performance.now() + timeoutMs;
   while (m.pc.connectionState !== "connected" || m.trackAt === null) {
     if (m.pc.connectionState === "failed") throw new Error("the peer connection failed");

@@ -1,15 +1,20 @@
 """The load generator's peers: WHIP callers and WHEP listeners that never encode.
 
-A caller sends pre-encoded Opus through an :class:`EncodedTrack` (aiortc packs it
-without encoding) and taps its receiver, so what comes back is counted from RTP
-sequence numbers, not decoded. Only probe callers decode the reply, to find their
-markers in it.
+A caller sends pre-encoded Opus through an :class:`EncodedTrack` written straight to
+SRTP (the SFU's :class:`DirectRtpWriter`), so it spends no CPU encoding. What comes
+back is counted at the socket (:func:`count_at_socket`): sequence numbers are read
+from the SRTP header, which is not encrypted, and nothing is decrypted or decoded.
+Only probe callers decrypt and decode the reply (a tapped receiver), to find their
+markers in it. The load generator then costs a few microseconds a packet, so it can
+drive hundreds of streams from one core.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +26,43 @@ from aiortc.rtp import RtpPacket
 from ..bridge.errors import CodecError
 from ..bridge.opus import OpusDecoder
 from ..sfu.frames import EncodedFrame
+from ..sfu.rtpwriter import DirectRtpWriter
 from ..sfu.sequence import SequenceTracker
 from ..sfu.tap import tap_receiver
 from ..sfu.track import EncodedTrack
 from .audio import marker_delays
 
 CONNECT_SECONDS = 20.0
+_SEQ_TS_SSRC = struct.Struct("!HII")
+
+
+def count_at_socket(pc: RTCPeerConnection, on_rtp: Callable[[int, int, int], None]) -> bool:
+    """Hand ``(ssrc, sequence, timestamp)`` of each incoming RTP packet to ``on_rtp``.
+
+    Hooks the connected ICE pair's datagram protocol: RTP never reaches aiortc (no
+    SRTP unprotect, no parsing, no queue hop); STUN, DTLS and RTCP still do. The
+    SRTP header is in clear, so the counts are exact. False if nothing is connected.
+    """
+    for transceiver in pc.getTransceivers():
+        pair = transceiver.receiver.transport.transport._connection._nominated.get(1)
+        if pair is not None:
+            _hook(pair.protocol, on_rtp)
+            return True
+    return False
+
+
+def _hook(protocol: Any, on_rtp: Callable[[int, int, int], None]) -> None:
+    original = protocol.datagram_received
+
+    def datagram_received(data: bytes, addr: Any) -> None:
+        # RTP: version 2 (first byte 128-191); RTCP has packet types 192-223
+        if len(data) >= 12 and 127 < data[0] < 192 and not 191 < data[1] < 224:
+            seq, timestamp, ssrc = _SEQ_TS_SSRC.unpack_from(data, 2)
+            on_rtp(ssrc, seq, timestamp)
+        else:
+            original(data, addr)
+
+    protocol.datagram_received = datagram_received
 
 
 @dataclass
@@ -37,8 +73,11 @@ class Inbound:
     packets: int = 0
 
     def on_packet(self, packet: RtpPacket) -> None:
+        self.on_rtp(packet.ssrc, packet.sequence_number, packet.timestamp)
+
+    def on_rtp(self, ssrc: int, seq: int, timestamp: int) -> None:
         self.packets += 1
-        self.sequence.accept(packet.sequence_number, packet.timestamp)
+        self.sequence.accept(seq, timestamp)
 
     def counters(self) -> dict[str, int]:
         return {"packets": self.packets, "lost": self.sequence.lost, "late": self.sequence.late}
@@ -135,6 +174,7 @@ class BenchCaller(BenchPeer):
         self.session_id: str | None = None
         self.track = EncodedTrack(max_queue=10, on_sent=self._sent)
         transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
+        self.track.use_writer(DirectRtpWriter(transceiver))
         tap_receiver(transceiver.receiver, self._packet)
         # Like a real client, the caller opens an events channel (edgevoice sends stats
         # on it each second; FastRTC starts its handler only once one is open).
@@ -154,6 +194,8 @@ class BenchCaller(BenchPeer):
         body: dict[str, Any] = created.json()
         self.session_id = body["id"]
         await self._exchange(http, body["whip_url"], body["client_secret"]["value"])
+        if self.ear is None:
+            count_at_socket(self.pc, self.inbound.on_rtp)
 
     def tick(self, now: float) -> None:
         """Hand the next packet to the sender (called by the worker's shared clock)."""
@@ -185,25 +227,25 @@ class BenchListener(BenchPeer):
 
     def __init__(self, sections: int = 2) -> None:
         super().__init__()
-        self.inbound = [Inbound() for _ in range(sections)]
-        for sink in self.inbound:
-            transceiver = self.pc.addTransceiver("audio", direction="recvonly")
-            tap_receiver(transceiver.receiver, _forward(sink))
+        self.sections = sections
+        self.streams: dict[int, Inbound] = {}
+        for _ in range(sections):
+            self.pc.addTransceiver("audio", direction="recvonly")
 
     async def connect(self, http: httpx.AsyncClient, session_id: str, api_key: str) -> None:
         await self._exchange(http, f"/v1/sessions/{session_id}/whep", api_key)
+        if not count_at_socket(self.pc, self._rtp):
+            raise RuntimeError("connected, but no ICE pair to count packets on")
+
+    def _rtp(self, ssrc: int, seq: int, timestamp: int) -> None:
+        stream = self.streams.get(ssrc)
+        if stream is None:
+            stream = self.streams[ssrc] = Inbound()
+        stream.on_rtp(ssrc, seq, timestamp)
 
     def counters(self) -> dict[str, int]:
-        total = {"packets": 0, "lost": 0, "late": 0, "streams": 0}
-        for sink in self.inbound:
-            for key, value in sink.counters().items():
+        total = {"packets": 0, "lost": 0, "late": 0, "streams": len(self.streams)}
+        for stream in self.streams.values():
+            for key, value in stream.counters().items():
                 total[key] += value
-            total["streams"] += 1 if sink.packets else 0
         return total
-
-
-def _forward(sink: Inbound) -> Any:
-    def on_packet(packet: RtpPacket, arrival: float) -> None:
-        sink.on_packet(packet)
-
-    return on_packet

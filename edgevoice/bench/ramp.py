@@ -111,10 +111,12 @@ class Window:
         self.fleet = fleet
         self.before = metrics.sample(self.server)
         self.load_before = metrics.sample(fleet.pids)
+        self.cores_before = metrics.core_times()
 
-    def close(self) -> dict[str, float]:
+    def close(self) -> dict[str, Any]:
         after, load_after = metrics.sample(self.server), metrics.sample(self.fleet.pids)
         return {
+            "cores_busy": metrics.core_busy(self.cores_before, metrics.core_times()),
             "server_cpu": metrics.cpu_share(self.before, after),
             "server_rss": after.rss,
             "loadgen_cpu": metrics.cpu_share(self.load_before, load_after),
@@ -123,7 +125,7 @@ class Window:
 
 def _measure(
     fleet: Fleet, target: Target, cfg: StepConfig, progress: Progress, n: int
-) -> tuple[dict[str, float], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     fleet.go()
     time.sleep(cfg.settle_s)
     fleet.snapshot()  # resets the round-trip and clock-lag lists
@@ -169,6 +171,7 @@ def echo_step(
         "server_rss_mib": round(figures["server_rss"] / 2**20, 1),
         "rss_per_session_mib": round((figures["server_rss"] - rss_before) / 2**20 / max(1, n), 3),
         "loadgen_cpu_cores": round(figures["loadgen_cpu"], 3),
+        "cores_busy": figures["cores_busy"],
         "frames_sent": final.get("sent", 0),
         "frames_back": final.get("packets", 0),
         "echo_missing": missing,

@@ -50,6 +50,7 @@ ECHO_COLUMNS = (
     "egress p99 ms",
     "echo RTT p50/p99 ms",
     "loadgen cpu",
+    "cores busy",
     "verdict",
 )
 FANOUT_COLUMNS = (
@@ -60,6 +61,7 @@ FANOUT_COLUMNS = (
     "missing",
     "lost",
     "loadgen cpu",
+    "cores busy",
     "verdict",
 )
 
@@ -76,6 +78,7 @@ def echo_row(step: dict[str, Any]) -> list[str]:
         _f(egress["p99"], 2),
         f"{_f(rtt['p50'])}/{_f(rtt['p99'])}",
         _f(step["loadgen_cpu_cores"], 2) + ("!" if step.get("loadgen_saturated") else ""),
+        "/".join(f"{b:.2f}" for b in step.get("cores_busy", [])),
         _verdict(step),
     ]
 
@@ -90,6 +93,7 @@ def fanout_row(step: dict[str, Any]) -> list[str]:
         str(step["missing"]),
         str(step["listener_lost"] + step["listener_late"]),
         _f(step["loadgen_cpu_cores"], 2) + ("!" if step.get("loadgen_saturated") else ""),
+        "/".join(f"{b:.2f}" for b in step.get("cores_busy", [])),
         _verdict(step),
     ]
 

@@ -24,7 +24,7 @@ from .peers import BenchCaller, BenchListener
 TICK = 0.020
 IDLE_SECONDS = 120.0
 CONNECT_PARALLEL = 4
-DRAIN_SECONDS = 0.6
+DRAIN_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
