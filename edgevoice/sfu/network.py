@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import ipaddress
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -150,6 +151,7 @@ async def _bind_in_range(
     raise PortsExhausted(f"no free UDP port in {ports.low}-{ports.high} on {host}")
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
