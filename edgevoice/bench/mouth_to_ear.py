@@ -115,7 +115,7 @@ registerProcessor("onset-detector", OnsetDetector);
 """
 
 # Page side, step 1: audio graph, peer connection, offer. Leaves state on window.m2e.
-SETUP = """
+SETUP = r"""
 async (opts) => {
   const permit = await navigator.mediaDevices.getUserMedia({ audio: true });
   for (const t of permit.getTracks()) t.stop();
@@ -413,23 +413,30 @@ class _Session:
                 )
 
 
+BLANK_ORIGIN = "http://127.0.0.1/mouth-to-ear"  # served by Playwright, never fetched
+
+
 def measure(
-    url: str,
+    url: str | None,
     *,
     api_key: str | None = None,
     settings: Settings | None = None,
     chromium: Path = CHROMIUM,
     connect_timeout_s: float = 20.0,
 ) -> dict[str, Any]:
-    """Run the bursts through an echo session at ``url``; the figures as a dict."""
-    from playwright.sync_api import sync_playwright
+    """Run the bursts through an echo session at ``url``; the figures as a dict.
+
+    With ``url=None`` the bursts go through Chromium alone (one peer connection to
+    another in the page): the browser's own share of the figure, for calibration.
+    """
+    from playwright.sync_api import Route, sync_playwright
 
     cfg = settings or Settings()
     total = cfg.warmup + cfg.bursts
-    if urlparse_host(url) != "127.0.0.1":
+    if url is not None and urlparse_host(url) != "127.0.0.1":
         raise ValueError("the measurement stays on loopback: use http://127.0.0.1:PORT")
     with (
-        httpx.Client(base_url=url, timeout=10) as client,
+        httpx.Client(base_url=url or BLANK_ORIGIN, timeout=10) as client,
         sync_playwright() as pw,
     ):
         browser = pw.chromium.launch(
@@ -439,20 +446,32 @@ def measure(
         try:
             page = browser.new_page()
             page.set_default_timeout(connect_timeout_s * 1000)
-            page.goto(f"{url}/healthz")  # a secure (loopback) origin for AudioWorklet
-            session.create()
+            # AudioWorklet wants a secure context: a loopback origin is one.
+            if url is None:
+
+                def blank(route: Route) -> None:
+                    route.fulfill(
+                        body="<!doctype html><title>m2e</title>", content_type="text/html"
+                    )
+
+                page.route(BLANK_ORIGIN, blank)
+                page.goto(BLANK_ORIGIN)
+            else:
+                page.goto(f"{url}/healthz")
+                session.create()
             offer = page.evaluate(
                 SETUP,
                 {"worklet": WORKLET, "toneHz": cfg.tone_hz, "threshold": cfg.threshold,
                  "holdoff": cfg.interval_s / 2, "playoutDelayHint": cfg.playout_delay_hint_s,
-                 "jitterBufferTarget": cfg.jitter_buffer_target_ms},
+                 "jitterBufferTarget": cfg.jitter_buffer_target_ms, "direct": url is None},
             )  # fmt: skip
-            filtered = loopback_only(offer)
-            if "a=candidate:" not in filtered:
-                raise RuntimeError("Chromium offered no 127.0.0.1 candidate")
-            answer = session.offer(filtered)
+            answer = None
+            if url is not None:
+                filtered = loopback_only(offer)
+                if "a=candidate:" not in filtered:
+                    raise RuntimeError("Chromium offered no 127.0.0.1 candidate")
+                answer = session.offer(filtered)
             audio = page.evaluate(CONNECT, {"sdp": answer, "timeoutMs": connect_timeout_s * 1000})
-            stats_before: dict[str, Any] = {}
             window = cfg.interval_s * 0.9
             plan = page.evaluate(
                 SCHEDULE,
@@ -478,7 +497,7 @@ def measure(
                 "() => [window.m2e.sent, window.m2e.onsets, window.m2e.serverStats, "
                 "navigator.userAgent]"
             )
-            page.evaluate("() => window.m2e.pc.close()")
+            page.evaluate("() => { window.m2e.pc.close(); window.m2e.sender?.close(); }")
         finally:
             session.close()
             browser.close()
@@ -488,7 +507,8 @@ def measure(
     heard = [lat * 1000 for lat in measured if lat is not None]
     return {
         "url": url,
-        "session": session.id,
+        "path": "chromium only (calibration)" if url is None else "edgevoice echo",
+        "session": session.id or None,
         "settings": cfg.as_dict(),
         "bursts": cfg.bursts,
         "detected": len(heard),
@@ -563,7 +583,7 @@ def describe(result: dict[str, Any]) -> str:
     """One readable line (and a second with where the time may go)."""
     m = result["mouth_to_ear_ms"]
     head = (
-        f"mouth-to-ear (echo, loopback): p50 {_f(m['p50'])} · p90 {_f(m['p90'])} · "
+        f"mouth-to-ear ({result['path']}, loopback): p50 {_f(m['p50'])} · p90 {_f(m['p90'])} · "
         f"p99 {_f(m['p99'])} · min {_f(m['min'])} · max {_f(m['max'])} ms "
         f"over {result['detected']}/{result['bursts']} bursts"
     )
@@ -599,6 +619,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="set RTCRtpReceiver.playoutDelayHint (e.g. 0)")  # fmt: skip
     parser.add_argument("--jitter-buffer-target", type=float, default=None, metavar="MS",
                         help="set RTCRtpReceiver.jitterBufferTarget (e.g. 0)")  # fmt: skip
+    parser.add_argument("--direct", action="store_true",
+                        help="calibration: Chromium to itself, no server")  # fmt: skip
     parser.add_argument("--chromium", type=Path, default=CHROMIUM)
     parser.add_argument("--json", type=Path, help="write the full result here")
     args = parser.parse_args(argv)
@@ -613,9 +635,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         jitter_buffer_target_ms=args.jitter_buffer_target,
     )
     with contextlib.ExitStack() as stack:
-        url = args.url or stack.enter_context(echo_server())
-        result = measure(url.rstrip("/"), api_key=args.api_key, settings=settings,
-                         chromium=args.chromium)  # fmt: skip
+        url = None
+        if not args.direct:
+            url = (args.url or stack.enter_context(echo_server())).rstrip("/")
+        result = measure(url, api_key=args.api_key, settings=settings, chromium=args.chromium)
     print(describe(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
