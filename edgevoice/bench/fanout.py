@@ -50,6 +50,7 @@ def fanout_step(
         "connected": connected,
         "setup_errors": ready["errors"][:5],
         "server_cpu_cores": round(figures["server_cpu"], 4),
+        "server_sys_cores": round(figures["server_sys"], 4),
         "cpu_per_stream": round(figures["server_cpu"] / max(1, streams), 6),
         "server_rss_mib": round(figures["server_rss"] / 2**20, 1),
         "loadgen_cpu_cores": round(figures["loadgen_cpu"], 3),

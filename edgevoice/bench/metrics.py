@@ -33,6 +33,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime (fields 14, 15)
 
 
+def sys_seconds(pid: int) -> float:
+    """System (kernel) CPU seconds of ``pid``: on loopback this includes delivering
+    what it sends to the receiving sockets, which a NIC would take off its hands."""
+    fields = _stat_fields(pid)
+    return int(fields[12]) / TICKS if fields is not None else 0.0
+
+
 def rss_bytes(pid: int) -> int:
     try:
         for line in (PROC / str(pid) / "status").read_text().splitlines():
@@ -65,19 +72,24 @@ class Sample:
     at: float
     cpu: float
     rss: int
+    sys: float = 0.0
 
 
 def sample(pids: Iterable[int]) -> Sample:
     pids = list(pids)
     return Sample(
-        time.monotonic(), sum(cpu_seconds(p) for p in pids), sum(rss_bytes(p) for p in pids)
+        time.monotonic(),
+        sum(cpu_seconds(p) for p in pids),
+        sum(rss_bytes(p) for p in pids),
+        sum(sys_seconds(p) for p in pids),
     )
 
 
-def cpu_share(before: Sample, after: Sample) -> float:
+def cpu_share(before: Sample, after: Sample, kernel_only: bool = False) -> float:
     """Cores used between two samples (1.0 = one core busy all the time)."""
     elapsed = after.at - before.at
-    return (after.cpu - before.cpu) / elapsed if elapsed > 0 else 0.0
+    used = (after.sys - before.sys) if kernel_only else (after.cpu - before.cpu)
+    return used / elapsed if elapsed > 0 else 0.0
 
 
 def percentiles(values: Sequence[float], scale: float = 1000.0) -> dict[str, float | int | None]:

@@ -117,6 +117,7 @@ class Window:
         after, load_after = metrics.sample(self.server), metrics.sample(self.fleet.pids)
         return {
             "cores_busy": metrics.core_busy(self.cores_before, metrics.core_times()),
+            "server_sys": metrics.cpu_share(self.before, after, kernel_only=True),
             "server_cpu": metrics.cpu_share(self.before, after),
             "server_rss": after.rss,
             "loadgen_cpu": metrics.cpu_share(self.load_before, load_after),
@@ -167,6 +168,7 @@ def echo_step(
         "connected": ready["connected"],
         "setup_errors": ready["errors"][:5],
         "server_cpu_cores": round(figures["server_cpu"], 4),
+        "server_sys_cores": round(figures["server_sys"], 4),
         "cpu_per_session": round(figures["server_cpu"] / max(1, n), 5),
         "server_rss_mib": round(figures["server_rss"] / 2**20, 1),
         "rss_per_session_mib": round((figures["server_rss"] - rss_before) / 2**20 / max(1, n), 3),

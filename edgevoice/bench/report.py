@@ -21,8 +21,8 @@ class Progress:
         if self.tty:
             self.out.write("\r\x1b[2K" + text)
             self.out.flush()
-        elif not text.startswith("  ") or "measuring" not in text:
-            self.out.write(text + "\n")
+        elif "measuring" not in text or "measuring" not in self._last:
+            self.out.write(text + "\n")  # a log: one line when a window starts
             self.out.flush()
         self._last = text
 
@@ -42,7 +42,7 @@ def _f(value: Any, digits: int = 1) -> str:
 
 ECHO_COLUMNS = (
     "N",
-    "cpu cores",
+    "cpu cores (kernel)",
     "cpu %/sess",
     "MiB/sess",
     "lost",
@@ -56,7 +56,7 @@ ECHO_COLUMNS = (
 FANOUT_COLUMNS = (
     "listeners",
     "streams",
-    "cpu cores",
+    "cpu cores (kernel)",
     "µs cpu/frame",
     "missing",
     "lost",
@@ -70,7 +70,7 @@ def echo_row(step: dict[str, Any]) -> list[str]:
     ingress, egress, rtt = step["ingress_ms"], step["egress_ms"], step["rtt_ms"]
     return [
         str(step["n"]),
-        _f(step["server_cpu_cores"], 2),
+        f"{step['server_cpu_cores']:.2f} ({step.get('server_sys_cores', 0):.2f})",
         _f(step["cpu_per_session"] * 100, 2),
         _f(step["rss_per_session_mib"], 2),
         str(step["lost_total"]),
@@ -88,7 +88,7 @@ def fanout_row(step: dict[str, Any]) -> list[str]:
     return [
         str(step["n"]),
         str(step["streams"]),
-        _f(step["server_cpu_cores"], 2),
+        f"{step['server_cpu_cores']:.2f} ({step.get('server_sys_cores', 0):.2f})",
         _f(per_frame, 1),
         str(step["missing"]),
         str(step["listener_lost"] + step["listener_late"]),
