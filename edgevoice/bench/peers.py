@@ -21,14 +21,13 @@ from typing import Any
 import httpx
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.rtp import RtpPacket
 
 from ..bridge.errors import CodecError
 from ..bridge.opus import OpusDecoder
 from ..sfu.frames import EncodedFrame
 from ..sfu.rtpwriter import DirectRtpWriter
 from ..sfu.sequence import SequenceTracker
-from ..sfu.tap import tap_receiver
+from ..sfu.tap import RtpLike, tap_receiver
 from ..sfu.track import EncodedTrack
 from .audio import marker_delays
 
@@ -72,7 +71,7 @@ class Inbound:
     sequence: SequenceTracker = field(default_factory=SequenceTracker)
     packets: int = 0
 
-    def on_packet(self, packet: RtpPacket) -> None:
+    def on_packet(self, packet: RtpLike) -> None:
         self.on_rtp(packet.ssrc, packet.sequence_number, packet.timestamp)
 
     def on_rtp(self, ssrc: int, seq: int, timestamp: int) -> None:
@@ -212,7 +211,7 @@ class BenchCaller(BenchPeer):
         if self.ear is not None and frame.data is self.packets[0]:
             self.ear.sent.append(time.perf_counter())
 
-    def _packet(self, packet: RtpPacket, arrival: float) -> None:
+    def _packet(self, packet: RtpLike, arrival: float) -> None:
         before = self.inbound.sequence.lost
         self.inbound.on_packet(packet)
         if self.ear is not None:

@@ -17,7 +17,6 @@ from enum import Enum
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver
-from aiortc.rtp import RtpPacket
 from aiortc.sdp import candidate_from_sdp
 
 from ..statemachine import StateMachine
@@ -29,7 +28,7 @@ from .peer import MediaConfig, apply_offer, make_answer
 from .rtpwriter import DirectRtpWriter, direct_rtp_enabled
 from .sequence import SequenceTracker
 from .stats import peer_stats
-from .tap import tap_receiver
+from .tap import RtpLike, tap_receiver
 from .track import EncodedTrack
 
 log = logging.getLogger(__name__)
@@ -126,7 +125,7 @@ class Call:
             await self.close("setup failed")
             raise
 
-    def _caller_packet(self, packet: RtpPacket, arrival: float) -> None:
+    def _caller_packet(self, packet: RtpLike, arrival: float) -> None:
         pts = self.sequence.accept(packet.sequence_number, packet.timestamp)
         if pts is None:
             return
