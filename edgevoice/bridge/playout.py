@@ -149,10 +149,13 @@ class Playout:
     def _emit(self, pending: _Pending, now: float, due: float) -> None:
         if self._start is None:
             self._start = now
-        # pts follows the wall clock across silences, so the caller's jitter buffer sees
-        # timestamps that advance with arrival times.
+        # While audio is continuous, pts advances exactly one frame at a time, jitter or
+        # not: a timestamp gap with no audio missing would make the caller's jitter
+        # buffer conceal and grow. Only across a real silence (the wall clock ahead by
+        # more than RESET_GAP) does pts jump to the wall clock, as after DTX.
         wall = round((now - self._start) * OPUS_CLOCK / FRAME_SAMPLES_48K) * FRAME_SAMPLES_48K
-        self._pts = max(self._pts + FRAME_SAMPLES_48K, wall)
+        following = self._pts + FRAME_SAMPLES_48K
+        self._pts = wall if wall - following > RESET_GAP * OPUS_CLOCK else following
         origin = max(pending.origin, due)
         frame = EncodedFrame(self._encoder.encode(pending.pcm), self._pts, origin)
         self.current_item = pending.item_id

@@ -116,3 +116,18 @@ async def test_unpaced_output_never_waits() -> None:
     playout = Playout(OpusEncoder(), publication, paced=False)
     playout.push(tone(0.5), "a", 0.0)
     assert len(sink.frames) == 25 and playout.queued_frames == 0
+
+
+async def test_timestamps_stay_contiguous_through_jitter_and_jump_after_silence() -> None:
+    publication, sink = Publication("reply"), Collect()
+    publication.subscribe(sink)
+    playout = Playout(OpusEncoder(), publication, paced=False)
+    frame = tone(0.02)
+    for gap in (0.0, 0.035, 0.005, 0.03):  # frames arriving with jitter, none missing
+        await asyncio.sleep(gap)
+        playout.push(frame, "a", 0.0)
+    pts = [f.pts for f in sink.frames]
+    assert [b - a for a, b in itertools.pairwise(pts)] == [960, 960, 960]
+    await asyncio.sleep(0.4)  # a real silence: the clock moves on
+    playout.push(frame, "b", 0.0)
+    assert sink.frames[-1].pts - pts[-1] >= 0.3 * 48000
