@@ -19,8 +19,8 @@ from .fanout import fanout_step
 from .ramp import Audio, Limits, StepConfig, echo_step, ramp
 from .servers import Target
 
-DEFAULT_LEVELS = "5,10,20,30,40,50,60,70,80,100"
-DEFAULT_FANOUT = "25,50,100,150,200,250,300"
+DEFAULT_LEVELS = "2,5,10,15,20,25,30,35,40,45,50,55,60"
+DEFAULT_FANOUT = "10,25,50,100,150,200,250,300,350,400"
 SMOKE = {"levels": "2", "fanout_levels": "2", "window": 2.0, "settle": 1.0, "probes": 1}
 
 
@@ -46,7 +46,7 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--fanout-servers", default="edgevoice,naive")
     p.add_argument("--window", type=float, default=6.0, help="seconds measured per step")
     p.add_argument("--settle", type=float, default=2.0, help="seconds before measuring")
-    p.add_argument("--probes", type=int, default=3, help="callers that decode their echo")
+    p.add_argument("--probes", type=int, default=6, help="callers that decode their echo")
     p.add_argument("--ingress-p99-ms", type=float, default=5.0)
     p.add_argument("--rtt-p99-ms", type=float, default=150.0, help="echo round trip bound")
     p.add_argument("--server-core", default="0", help="core the servers are pinned to, or none")
@@ -156,6 +156,7 @@ def _bench_one(
         out["echo"][name] = {"skipped": str(exc)[:400]}
         print(f"{name}: not benchmarked: {exc}", file=sys.stderr)
         return
+    cores = (None, None) if args.target else (_core(args.server_core), _core(args.loadgen_core))
     with target:
         idle = metrics.sample(metrics.descendants(target.pid)) if target.pid else None
         if args.mode in ("echo", "both"):
@@ -164,6 +165,7 @@ def _bench_one(
                 _levels(args.levels),
                 progress,
                 _printer(name, "echo"),
+                cores,
             )
             result["idle_rss_mib"] = round(idle.rss / 2**20, 1) if idle else None
             out["echo"][name] = result
@@ -174,6 +176,7 @@ def _bench_one(
                 _levels(args.fanout_levels),
                 progress,
                 _printer(name, "fanout"),
+                cores,
             )
             result["capacity_streams"] = 2 * result["capacity"]
             out["fanout"][name] = result
