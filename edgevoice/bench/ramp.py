@@ -243,15 +243,20 @@ def ramp(
     on_step: Callable[[dict[str, Any]], None],
     cores: tuple[int | None, int | None] = (None, None),
 ) -> dict[str, Any]:
-    """Run steps in order until one breaks a limit; capacity is the last passing N.
+    """Run steps in order until one loses frames or breaks the ingress bound.
+
+    ``capacity`` is the last N with zero loss and ingress p99 within its bound (the
+    targets' definition); ``capacity_with_rtt_bound`` is the last N before any limit,
+    the echo round-trip bound included, broke.
 
     The machine may be shared: a step that breaks while other processes took more
     than a tenth of the server's or the load generator's core is run once more, and
     the second result counts (the first is kept under ``contended_try``).
     """
     steps: list[dict[str, Any]] = []
-    capacity = 0
+    capacity = capacity_rtt = 0
     limit: str | None = None
+    limit_rtt: str | None = None
     for n in levels:
         progress(f"step N={n}")
         step = step_fn(n)
@@ -265,8 +270,19 @@ def ramp(
             step["contended_try"] = {k: first[k] for k in ("breaks", "cores_busy")}
         steps.append(step)
         on_step(step)
-        if step["breaks"]:
-            limit = "; ".join(step["breaks"])
+        hard = [b for b in step["breaks"] if not b.startswith("echo RTT")]
+        if step["breaks"] and limit_rtt is None:
+            limit_rtt = "; ".join(step["breaks"])
+        if not step["breaks"] and limit_rtt is None:
+            capacity_rtt = n
+        if hard:
+            limit = "; ".join(hard)
             break
         capacity = n
-    return {"steps": steps, "capacity": capacity, "limit": limit}
+    return {
+        "steps": steps,
+        "capacity": capacity,
+        "limit": limit,
+        "capacity_with_rtt_bound": capacity_rtt,
+        "limit_with_rtt_bound": limit_rtt,
+    }

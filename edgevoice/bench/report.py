@@ -123,8 +123,10 @@ def render(report: dict[str, Any], markdown: bool = False) -> str:
             continue
         rows = [echo_row(s) for s in result["steps"]]
         parts.append(
-            f"echo sessions, {name}: capacity {result['capacity']} "
-            f"(limit: {result['limit'] or 'none reached'})"
+            f"echo sessions, {name}: capacity {result['capacity']} at zero loss and ingress "
+            f"p99 within bound (limit: {result['limit'] or 'none reached'}); "
+            f"{result.get('capacity_with_rtt_bound')} with the echo RTT bound too "
+            f"(limit: {result.get('limit_with_rtt_bound') or 'none reached'})"
         )
         parts.append(table(ECHO_COLUMNS, rows, markdown))
     for name, result in report.get("fanout", {}).items():
@@ -154,6 +156,9 @@ def ratios(report: dict[str, Any], ours: str = "edgevoice") -> dict[str, dict[st
             continue
         out[name] = {
             "capacity": _ratio(mine["capacity"], other["capacity"]),
+            "capacity_with_rtt_bound": _ratio(
+                mine.get("capacity_with_rtt_bound"), other.get("capacity_with_rtt_bound")
+            ),
             "cpu_per_session": _ratio(_at(other, "cpu_per_session"), _at(mine, "cpu_per_session")),
             "rss_per_session": _ratio(
                 _at(other, "rss_per_session_mib"), _at(mine, "rss_per_session_mib")
