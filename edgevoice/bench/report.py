@@ -154,23 +154,34 @@ def ratios(report: dict[str, Any], ours: str = "edgevoice") -> dict[str, dict[st
     for name, other in echo.items():
         if name == ours or "steps" not in other:
             continue
+        n = _common_n(mine, other)
         out[name] = {
             "capacity": _ratio(mine["capacity"], other["capacity"]),
             "capacity_with_rtt_bound": _ratio(
                 mine.get("capacity_with_rtt_bound"), other.get("capacity_with_rtt_bound")
             ),
-            "cpu_per_session": _ratio(_at(other, "cpu_per_session"), _at(mine, "cpu_per_session")),
-            "rss_per_session": _ratio(
-                _at(other, "rss_per_session_mib"), _at(mine, "rss_per_session_mib")
-            ),
-        }
+            "at_n": n,
+            "cpu_per_session": _ratio(_at(other, n, "cpu_per_session"),
+                                      _at(mine, n, "cpu_per_session")),
+            "rss_per_session": _ratio(_at(other, n, "rss_per_session_mib"),
+                                      _at(mine, n, "rss_per_session_mib")),
+        }  # fmt: skip
     return out
 
 
-def _at(result: dict[str, Any], key: str) -> float | None:
-    """``key`` at the largest N both could compare: the last passing step, else the first."""
-    steps = [s for s in result["steps"] if not s["breaks"]] or result["steps"][:1]
-    return steps[-1].get(key) if steps else None
+def _common_n(a: dict[str, Any], b: dict[str, Any]) -> int | None:
+    """The largest N that both ramps passed (costs compare at the same N)."""
+    passed = [{s["n"] for s in r["steps"] if not s["breaks"]} for r in (a, b)]
+    both = passed[0] & passed[1]
+    return max(both) if both else None
+
+
+def _at(result: dict[str, Any], n: int | None, key: str) -> float | None:
+    for step in result["steps"]:
+        if step["n"] == n:
+            value: float | None = step.get(key)
+            return value
+    return None
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
