@@ -64,6 +64,7 @@ async def test_delete_releases_everything(server: Server) -> None:
     await caller.accept(answer)
     async with asyncio.timeout(10):
         await caller.next_event("state", state="connected")
+        await (await caller.track(0)).wait_frames(10)  # media flows both ways
     live = server.node.sessions[session["id"]]
     assert live.call.state.value == "connected"
     server_pc: RTCPeerConnection = live.call._pc  # type: ignore[assignment]
