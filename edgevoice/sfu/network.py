@@ -126,7 +126,7 @@ def _install_on_loop(loop: asyncio.AbstractEventLoop) -> None:
             endpoint = await original(protocol_factory, local_addr=local_addr, **kwargs)
         else:
             endpoint = await _bind_in_range(original, protocol_factory, host, ports, kwargs)
-        if _is_loopback(host):
+        if is_loopback(host):
             protocol = endpoint[1]
             protocol.transport = LoopbackOnly(protocol.transport)
         return endpoint
@@ -152,7 +152,7 @@ async def _bind_in_range(
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -166,8 +166,13 @@ class LoopbackOnly:
         self._transport = transport
         self.refused = 0
 
+    @property
+    def inner(self) -> Any:
+        """The guarded transport, for a sender that checked its one address itself."""
+        return self._transport
+
     def sendto(self, data: bytes, addr: Any = None) -> None:
-        if addr is not None and not _is_loopback(addr[0]):
+        if addr is not None and not is_loopback(addr[0]):
             self.refused += 1
             return
         self._transport.sendto(data, addr)

@@ -26,6 +26,7 @@ from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket
 
 from .frames import EncodedFrame
+from .network import LoopbackOnly, is_loopback
 
 _SEQ_TS = struct.Struct("!HI")
 _SR_EVERY = 16  # refresh the sender-report timestamp pair every 16 packets (320 ms)
@@ -46,6 +47,13 @@ class DirectRtpWriter:
         self._closed = False
         self._head = b""
         self._tail = b""
+        # resolved once the sender is up (the ICE pair never changes: no ICE restart)
+        self._dtls: Any = None
+        self._protect: Any = None
+        self._sendto: Any = None
+        self._addr: Any = None
+        self._sender_private: dict[str, Any] = {}
+        self._dtls_private: dict[str, Any] = {}
         self._seq = random.getrandbits(16)
         self._ts_origin = random.getrandbits(32)
         self.packets = 0
@@ -66,10 +74,26 @@ class DirectRtpWriter:
         payload_type = self._transceiver._codecs[0].payloadType
         if payload_type is None:
             return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None or pair.protocol.transport is None:
+            return False
+        transport = pair.protocol.transport
+        if isinstance(transport, LoopbackOnly):
+            # the guard's check, made once for this pair instead of per packet
+            if not is_loopback(pair.remote_addr[0]):
+                self._closed = True
+                return False
+            transport = transport.inner
         template = RtpPacket(payload_type=payload_type, marker=1, ssrc=sender._ssrc)
         template.extensions.mid = private["_RTCRtpSender__mid"]
         header = template.serialize(private["_RTCRtpSender__rtp_header_extensions_map"])
         self._head, self._tail = header[:2], header[8:]
+        self._dtls = dtls
+        self._protect = dtls._tx_srtp.protect
+        self._sendto = transport.sendto
+        self._addr = pair.remote_addr
+        self._sender_private = private
+        self._dtls_private = dtls.__dict__
         self._ready = True
         return True
 
@@ -77,28 +101,22 @@ class DirectRtpWriter:
         """Send ``frame`` now; False when the sender has not started yet or has closed."""
         if self._closed or (not self._ready and not self._prepare()):
             return False
-        sender = self._sender
-        dtls = sender.transport
-        if dtls._state != State.CONNECTED:
-            self._closed = dtls._state in (State.CLOSED, State.FAILED)
-            return False
-        pair = dtls.transport._connection._nominated.get(1)
-        transport = pair.protocol.transport if pair is not None else None
-        if transport is None:
+        state = self._dtls._state
+        if state is not State.CONNECTED:
+            self._closed = state in (State.CLOSED, State.FAILED)
             return False
         payload = frame.data
         timestamp = (self._ts_origin + frame.pts) & 0xFFFFFFFF
-        packet = self._head + _SEQ_TS.pack(self._seq, timestamp) + self._tail + payload
-        data = dtls._tx_srtp.protect(packet)
-        transport.sendto(data, pair.remote_addr)
+        data = self._protect(self._head + _SEQ_TS.pack(self._seq, timestamp) + self._tail + payload)
+        self._sendto(data, self._addr)
         self._seq = (self._seq + 1) & 0xFFFF
-        private = sender.__dict__
+        private = self._sender_private
         if self.packets % _SR_EVERY == 0:
             private["_RTCRtpSender__ntp_timestamp"] = aiortc_clock.current_ntp_time()
             private["_RTCRtpSender__rtp_timestamp"] = timestamp
         private["_RTCRtpSender__packet_count"] += 1
         private["_RTCRtpSender__octet_count"] += len(payload)
-        transport_private = dtls.__dict__
+        transport_private = self._dtls_private
         transport_private["_RTCDtlsTransport__tx_packets"] += 1
         transport_private["_RTCDtlsTransport__tx_bytes"] += len(data)
         self.packets += 1
