@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
+import signal
 import socket
 import sys
 import time
@@ -23,6 +25,7 @@ from .signalling.settings import Settings, is_loopback
 
 log = logging.getLogger(__name__)
 MODEL_SERVER_START_SECONDS = 120
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -30,6 +33,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when serve dies, however it dies
+    (uvicorn re-raises SIGTERM after its shutdown, past any cleanup of ours)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @contextlib.asynccontextmanager
@@ -47,7 +58,7 @@ async def local_model_server() -> AsyncIterator[str | None]:
     print(f"starting the offline model on 127.0.0.1:{port} (loads once) ...", flush=True)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edgevoice", "model-server", "--host", "127.0.0.1",
-        "--port", str(port), stdout=None, stderr=None,
+        "--port", str(port), stdout=None, stderr=None, preexec_fn=_die_with_parent,
     )  # fmt: skip
     url = f"ws://127.0.0.1:{port}/v1/realtime"
     try:

@@ -1,0 +1,66 @@
+"""``edgevoice serve`` as a user runs it: the offline model comes and goes with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_serve_starts_the_offline_model_and_takes_it_down_on_sigterm() -> None:
+    port = free_port()
+    env = {**os.environ, "EDGEVOICE_API_KEY": "evk_serve_test"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgevoice", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the ready banner is the event to wait for
+            lines.append(line)
+            if line.startswith("edgevoice ready"):
+                break
+        else:
+            raise AssertionError("serve exited:\n" + "".join(lines))
+        for line in proc.stdout:
+            lines.append(line)
+            if "demo page" in line:
+                break
+        banner = "".join(lines)
+        assert f"http://127.0.0.1:{port}/" in banner
+        assert "evk_serve_test" in banner and "model     local" in banner
+        config = httpx.get(f"http://127.0.0.1:{port}/v1/demo/config", timeout=5).json()
+        assert config == {"models": ["echo", "local"], "default_model": "local"}
+        models = _children(proc.pid)
+        assert len(models) == 1 and _alive(models[0])
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        deadline = time.monotonic() + 10
+        while _alive(models[0]) and time.monotonic() < deadline:
+            time.sleep(0.05)  # a process's exit has no event to wait on from here
+        assert not _alive(models[0]), "the offline model server outlived serve"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
