@@ -25,10 +25,11 @@ from aiortc import clock as aiortc_clock
 from aiortc.rtcdtlstransport import State
 from aiortc.rtp import RtpPacket
 
-from .frames import EncodedFrame
+from .frames import FRAME_SAMPLES_48K, EncodedFrame
 from .network import LoopbackOnly, is_loopback
 
 _SEQ_TS = struct.Struct("!HI")
+_FRAME = FRAME_SAMPLES_48K
 _SR_EVERY = 16  # refresh the sender-report timestamp pair every 16 packets (320 ms)
 
 
@@ -46,6 +47,8 @@ class DirectRtpWriter:
         self._ready = False
         self._closed = False
         self._head = b""
+        self._head_marked = b""  # the same with the marker bit: first packet of a talkspurt
+        self._last_pts: int | None = None
         self._tail = b""
         # resolved once the sender is up (the ICE pair never changes: no ICE restart)
         self._dtls: Any = None
@@ -84,10 +87,11 @@ class DirectRtpWriter:
                 self._closed = True
                 return False
             transport = transport.inner
-        template = RtpPacket(payload_type=payload_type, marker=1, ssrc=sender._ssrc)
+        template = RtpPacket(payload_type=payload_type, marker=0, ssrc=sender._ssrc)
         template.extensions.mid = private["_RTCRtpSender__mid"]
         header = template.serialize(private["_RTCRtpSender__rtp_header_extensions_map"])
         self._head, self._tail = header[:2], header[8:]
+        self._head_marked = bytes((header[0], header[1] | 0x80))
         self._dtls = dtls
         self._protect = dtls._tx_srtp.protect
         self._sendto = transport.sendto
@@ -107,7 +111,10 @@ class DirectRtpWriter:
             return False
         payload = frame.data
         timestamp = (self._ts_origin + frame.pts) & 0xFFFFFFFF
-        data = self._protect(self._head + _SEQ_TS.pack(self._seq, timestamp) + self._tail + payload)
+        # RFC 3551: the marker bit on the first packet after a silence (a pts jump)
+        last, self._last_pts = self._last_pts, frame.pts
+        head = self._head_marked if last is None or frame.pts - last > _FRAME else self._head
+        data = self._protect(head + _SEQ_TS.pack(self._seq, timestamp) + self._tail + payload)
         self._sendto(data, self._addr)
         self._seq = (self._seq + 1) & 0xFFFF
         private = self._sender_private

@@ -49,6 +49,8 @@ class RtpLike(Protocol):
     def ssrc(self) -> int: ...
     @property
     def payload(self) -> bytes: ...
+    @property
+    def marker(self) -> int: ...
 
 
 PacketCallback = Callable[[RtpLike, float], None]
@@ -65,6 +67,7 @@ class SlimRtp:
     timestamp: int
     ssrc: int
     payload: bytes
+    marker: int
 
 
 def parse_rtp(data: bytes) -> SlimRtp | None:
@@ -80,7 +83,7 @@ def parse_rtp(data: bytes) -> SlimRtp | None:
     end = len(data) - (data[-1] if first & 0x20 else 0)
     if offset > end:
         return None
-    return SlimRtp(second & 0x7F, seq, timestamp, ssrc, data[offset:end])
+    return SlimRtp(second & 0x7F, seq, timestamp, ssrc, data[offset:end], second >> 7)
 
 
 def socket_tap_enabled() -> bool:

@@ -30,11 +30,14 @@ async def test_direct_writer_sends_in_order_and_keeps_aiortc_counters() -> None:
     track.use_writer(writer)
     got: list[RtpPacket] = []
     enough = asyncio.Event()
+    after_silence = asyncio.Event()
 
     def on_packet(packet: RtpPacket, arrival: float) -> None:
         got.append(packet)
         if len(got) >= 40:
             enough.set()
+        if len(got) >= 42:
+            after_silence.set()
 
     try:
         # two frames before any connection: queued, sent first once the sender starts
@@ -69,6 +72,12 @@ async def test_direct_writer_sends_in_order_and_keeps_aiortc_counters() -> None:
         stats = [s for s in (await transceiver.sender.getStats()).values()
                  if s.type == "outbound-rtp"]  # fmt: skip
         assert stats[0].packetsSent == writer.packets == 41
+        # the marker bit opens a talkspurt: the first packet, then after a silence only
+        assert [p.marker for p in got] == [1] + [0] * (len(got) - 1)
+        track.on_frame(EncodedFrame(b"\xf8\x01", 90 * 960, 0.0))  # after 1 s of nothing
+        async with asyncio.timeout(10):
+            await after_silence.wait()
+        assert got[-1].marker == 1 and got[-1].timestamp - got[-2].timestamp == 51 * 960
     finally:
         track.stop()
         await sender_pc.close()
