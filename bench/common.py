@@ -9,12 +9,14 @@ supplies the media.
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 import aioice.ice
+import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
 API_KEY = os.environ.get("EDGEVOICE_API_KEY", "evk_bench_key")
@@ -85,3 +87,24 @@ def session_routes(app: FastAPI, sessions: Sessions) -> None:
             "client_secret": {"value": session.secret},
             "whip_url": base + "/v1/whip",
         }
+
+
+async def describe_caller(session_id: str, pc: Any | None) -> dict[str, Any]:
+    """``GET /v1/sessions/{id}``'s subset: the caller's frames and loss, from aiortc."""
+    caller: dict[str, Any] = {"frames": 0, "lost": 0, "late": 0}
+    if pc is not None:
+        for stat in (await pc.getStats()).values():
+            if stat.type == "inbound-rtp":
+                caller = {"frames": stat.packetsReceived, "lost": max(0, stat.packetsLost),
+                          "late": 0}  # fmt: skip
+    return {"id": session_id, "stats": {"tracks": {"caller_audio": caller}}}
+
+
+def serve(app: FastAPI, description: str | None, default_port: int) -> None:
+    """The command line of a peer server: ``--host``, ``--port``; loopback media only."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    args = parser.parse_args()
+    loopback_only()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -12,13 +12,11 @@ its own virtual environment (see docs/benchmarks.md):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from typing import Any
 
 import numpy as np
-import uvicorn
-from common import Sessions, loopback_only, require_api_key, session_routes
+from common import Sessions, describe_caller, require_api_key, serve, session_routes
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastrtc import AsyncStreamHandler, Stream
 
@@ -78,23 +76,11 @@ async def whip_delete(session_id: str, request: Request) -> Response:
 async def describe(session_id: str, request: Request) -> dict[str, Any]:
     require_api_key(request)
     sessions.get(session_id)
-    caller: dict[str, Any] = {"frames": 0, "lost": 0, "late": 0}
-    pc = stream.pcs.get(session_id)
-    if pc is not None:
-        for stat in (await pc.getStats()).values():
-            if stat.type == "inbound-rtp":
-                caller = {"frames": stat.packetsReceived, "lost": max(0, stat.packetsLost),
-                          "late": 0}  # fmt: skip
-    return {"id": session_id, "stats": {"tracks": {"caller_audio": caller}}}
+    return await describe_caller(session_id, stream.pcs.get(session_id))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8082)
-    args = parser.parse_args()
-    loopback_only()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve(app, __doc__, 8082)
 
 
 if __name__ == "__main__":

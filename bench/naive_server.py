@@ -9,10 +9,8 @@ like edgevoice. Run: ``python bench/naive_server.py --port 8081``.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-import uvicorn
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
@@ -20,7 +18,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
-from common import Sessions, loopback_only, require_api_key, session_routes
+from common import Sessions, describe_caller, require_api_key, serve, session_routes
 from fastapi import FastAPI, HTTPException, Request, Response
 
 relay = MediaRelay()
@@ -93,22 +91,11 @@ async def whep(session_id: str, request: Request) -> Response:
 async def describe(session_id: str, request: Request) -> dict[str, Any]:
     require_api_key(request)
     media: Media | None = sessions.get(session_id).media
-    caller: dict[str, Any] = {"frames": 0, "lost": 0, "late": 0}
-    if media is not None:
-        for stat in (await media.pc.getStats()).values():
-            if stat.type == "inbound-rtp":
-                caller = {"frames": stat.packetsReceived, "lost": max(0, stat.packetsLost),
-                          "late": 0}  # fmt: skip
-    return {"id": session_id, "stats": {"tracks": {"caller_audio": caller}}}
+    return await describe_caller(session_id, media.pc if media is not None else None)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
-    args = parser.parse_args()
-    loopback_only()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve(app, __doc__, 8081)
 
 
 if __name__ == "__main__":
