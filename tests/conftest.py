@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -22,6 +23,9 @@ from edgevoice.signalling.app import create_app
 from edgevoice.signalling.service import SessionService
 from edgevoice.signalling.settings import Settings
 from edgevoice.signalling.store import SessionStore, open_store
+
+if TYPE_CHECKING:
+    from tests.peers import Caller
 
 # Every peer in the test process (servers and clients) gathers on loopback only.
 set_media_address("127.0.0.1")
@@ -66,6 +70,16 @@ class Server:
             content=offer,
             headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {secret}"},
         )
+
+    async def connect(self, caller: Caller, **session: object) -> dict[str, Any]:
+        """Create a session, WHIP ``caller`` into it, wait for the server's "connected"."""
+        created = await self.create_session(**session)
+        answer = await self.whip(created["client_secret"]["value"], await caller.offer())
+        assert answer.status_code == 201, answer.text
+        await caller.accept(answer.text)
+        async with asyncio.timeout(10):
+            await caller.next_event("state", state="connected")
+        return created
 
 
 @contextlib.asynccontextmanager

@@ -16,20 +16,10 @@ from tests.peers import Caller
 from tests.signalling.test_store import REDIS_URL
 
 
-async def _connect(server: Server, caller: Caller) -> dict[str, Any]:
-    session = await server.create_session()
-    answer = await server.whip(session["client_secret"]["value"], await caller.offer())
-    assert answer.status_code == 201, answer.text
-    await caller.accept(answer.text)
-    async with asyncio.timeout(10):
-        await caller.next_event("state", state="connected")
-    return session
-
-
 async def test_backend_follows_events_over_sse(server: Server) -> None:
     caller = Caller("hello.wav", loop_audio=True)
     try:
-        session = await _connect(server, caller)
+        session = await server.connect(caller)
         seen: list[dict[str, Any]] = []
         async with asyncio.timeout(10):
             async with server.http.stream(
@@ -67,7 +57,7 @@ async def test_a_peer_that_stops_answering_ends_the_session(
     monkeypatch.setattr(aioice.ice, "CONSENT_FAILURES", 3)
     caller = Caller("hello.wav", loop_audio=True)
     try:
-        session = await _connect(server, caller)
+        session = await server.connect(caller)
         live = server.node.sessions[session["id"]]
         # the caller vanishes without a goodbye: its UDP sockets just close
         ice = caller.pc.getTransceivers()[0].sender.transport.transport
@@ -88,7 +78,7 @@ async def test_whole_call_with_the_redis_store(make_server: Callable[..., Any]) 
     async with make_server(redis_url=REDIS_URL) as server:
         caller = Caller("hello.wav", loop_audio=True)
         try:
-            session = await _connect(server, caller)
+            session = await server.connect(caller)
             stored = await server.node_store.get(session["id"])
             assert stored is not None and stored.resource_id
             assert type(server.node_store).__name__ == "RedisStore"

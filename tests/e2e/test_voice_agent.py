@@ -29,14 +29,8 @@ async def agent(server_url: str, make_server: Callable[..., Any]) -> AsyncIterat
 
 
 async def _call(server: Server, **session: Any) -> tuple[dict[str, Any], Talker]:
-    created = await server.create_session(model="local", **session)
     talker = Talker()
-    answer = await server.whip(created["client_secret"]["value"], await talker.offer())
-    assert answer.status_code == 201, answer.text
-    await talker.accept(answer.text)
-    async with asyncio.timeout(10):
-        await talker.next_event("state", state="connected")
-    return created, talker
+    return await server.connect(talker, model="local", **session), talker
 
 
 def _says(role: str, *words: str) -> Callable[[dict[str, Any]], bool]:

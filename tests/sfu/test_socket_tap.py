@@ -25,11 +25,9 @@ def test_parse_rtp_reads_header_extension_and_padding() -> None:
 
 
 async def test_socket_tap_takes_over_and_keeps_counting(server: Server) -> None:
-    session = await server.create_session()
     caller = Caller("hello.wav")
     try:
-        answer = await server.whip(session["client_secret"]["value"], await caller.offer())
-        await caller.accept(answer.text)
+        session = await server.connect(caller)
         async with asyncio.timeout(10):
             reply = await caller.track(0)
             await reply.wait_frames(25)

@@ -9,11 +9,9 @@ from tests.peers import Caller
 
 
 async def test_tap_sees_every_packet_and_no_decoder_thread_runs(server: Server) -> None:
-    session = await server.create_session()
     caller = Caller("hello.wav")
     try:
-        answer = await server.whip(session["client_secret"]["value"], await caller.offer())
-        await caller.accept(answer.text)
+        session = await server.connect(caller)
         async with asyncio.timeout(10):
             reply = await caller.track(0)
             await reply.wait_frames(25)
