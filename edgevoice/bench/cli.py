@@ -70,6 +70,13 @@ def _levels(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.target and not args.api_key:
+        print(
+            "edgevoice bench: --target needs the server's API key: pass --api-key "
+            "(the key `edgevoice serve` printed) or set EDGEVOICE_API_KEY",
+            file=sys.stderr,
+        )
+        return 2
     if args.smoke:
         for key, value in SMOKE.items():
             setattr(args, key, value)

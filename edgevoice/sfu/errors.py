@@ -9,6 +9,8 @@ Taxonomy (every error says whether trying again can help):
   - ``PortsExhausted`` — the node's UDP port range has no free port: retryable.
   - ``CallStateError`` — the operation does not fit the call's state (a second caller,
     a closed call): not retryable.
+  - ``SrtpProtectError`` — libsrtp refused to protect an outgoing packet (a session
+    torn down, a key past its packet limit): the stream is over, not retryable.
 """
 
 from __future__ import annotations
@@ -29,4 +31,8 @@ class PortsExhausted(MediaError):
 
 
 class CallStateError(MediaError):
+    retryable = False
+
+
+class SrtpProtectError(MediaError):
     retryable = False

@@ -5,7 +5,8 @@ codec's ``pack()`` converts the time base, an ``RtpPacket`` is built and seriali
 with its header extensions, and three awaits later the datagram leaves. For a frame
 fanned out to many subscribers that is a task switch and a dozen allocations per
 subscriber. :class:`DirectRtpWriter` does the same job in one synchronous call from
-``on_frame``: a header from a per-sender template, SRTP protect, ``sendto``.
+``on_frame``: SRTP protect into a buffer that keeps the sender's header
+(:mod:`.srtp`), ``sendto``.
 
 It keeps what aiortc's RTCP needs: the sender's packet and octet counts and an
 (NTP, RTP) timestamp pair for sender reports, and the DTLS transport's byte counts.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import os
 import random
-import struct
 from typing import Any
 
 from aiortc import RTCRtpTransceiver
@@ -27,10 +27,10 @@ from aiortc.rtp import RtpPacket
 
 from .frames import FRAME_SAMPLES_48K, EncodedFrame
 from .network import LoopbackOnly, is_loopback
+from .srtp import Protector, rtp_protector
 
-_SEQ_TS = struct.Struct("!HI")
 _FRAME = FRAME_SAMPLES_48K
-_SR_EVERY = 16  # refresh the sender-report timestamp pair every 16 packets (320 ms)
+SR_EVERY = 16  # refresh the sender-report timestamp pair every 16 packets (320 ms)
 
 
 def direct_rtp_enabled() -> bool:
@@ -46,13 +46,10 @@ class DirectRtpWriter:
         self._sender: Any = transceiver.sender
         self._ready = False
         self._closed = False
-        self._head = b""
-        self._head_marked = b""  # the same with the marker bit: first packet of a talkspurt
+        self._protector: Protector | None = None
         self._last_pts: int | None = None
-        self._tail = b""
         # resolved once the sender is up (the ICE pair never changes: no ICE restart)
         self._dtls: Any = None
-        self._protect: Any = None
         self._sendto: Any = None
         self._addr: Any = None
         self._sender_private: dict[str, Any] = {}
@@ -61,6 +58,8 @@ class DirectRtpWriter:
         self._ts_origin = random.getrandbits(32)
         self.packets = 0
         self.bytes = 0
+        self._wire_bytes = 0
+        self._synced_packets = self._synced_bytes = self._synced_wire = 0
 
     @property
     def closed(self) -> bool:
@@ -90,10 +89,8 @@ class DirectRtpWriter:
         template = RtpPacket(payload_type=payload_type, marker=0, ssrc=sender._ssrc)
         template.extensions.mid = private["_RTCRtpSender__mid"]
         header = template.serialize(private["_RTCRtpSender__rtp_header_extensions_map"])
-        self._head, self._tail = header[:2], header[8:]
-        self._head_marked = bytes((header[0], header[1] | 0x80))
+        self._protector = rtp_protector(dtls._tx_srtp, header)
         self._dtls = dtls
-        self._protect = dtls._tx_srtp.protect
         self._sendto = transport.sendto
         self._addr = pair.remote_addr
         self._sender_private = private
@@ -113,19 +110,30 @@ class DirectRtpWriter:
         timestamp = (self._ts_origin + frame.pts) & 0xFFFFFFFF
         # RFC 3551: the marker bit on the first packet after a silence (a pts jump)
         last, self._last_pts = self._last_pts, frame.pts
-        head = self._head_marked if last is None or frame.pts - last > _FRAME else self._head
-        data = self._protect(head + _SEQ_TS.pack(self._seq, timestamp) + self._tail + payload)
+        marker = last is None or frame.pts - last > _FRAME
+        data = self._protector.protect(marker, self._seq, timestamp, payload)  # type: ignore[union-attr]
         self._sendto(data, self._addr)
         self._seq = (self._seq + 1) & 0xFFFF
-        private = self._sender_private
-        if self.packets % _SR_EVERY == 0:
-            private["_RTCRtpSender__ntp_timestamp"] = aiortc_clock.current_ntp_time()
-            private["_RTCRtpSender__rtp_timestamp"] = timestamp
-        private["_RTCRtpSender__packet_count"] += 1
-        private["_RTCRtpSender__octet_count"] += len(payload)
-        transport_private = self._dtls_private
-        transport_private["_RTCDtlsTransport__tx_packets"] += 1
-        transport_private["_RTCDtlsTransport__tx_bytes"] += len(data)
         self.packets += 1
         self.bytes += len(payload)
+        self._wire_bytes += len(data)
+        if self.packets % SR_EVERY == 1:
+            self._sync(timestamp)
         return True
+
+    def _sync(self, timestamp: int) -> None:
+        """Hand aiortc's RTCP what it reports: counts and an (NTP, RTP) pair of one instant.
+
+        Every ``SR_EVERY`` packets rather than each one; a sender report's counts and
+        timestamps then describe the same moment, which is what RFC 3550 asks of them.
+        """
+        private = self._sender_private
+        private["_RTCRtpSender__ntp_timestamp"] = aiortc_clock.current_ntp_time()
+        private["_RTCRtpSender__rtp_timestamp"] = timestamp
+        private["_RTCRtpSender__packet_count"] += self.packets - self._synced_packets
+        private["_RTCRtpSender__octet_count"] += self.bytes - self._synced_bytes
+        transport_private = self._dtls_private
+        transport_private["_RTCDtlsTransport__tx_packets"] += self.packets - self._synced_packets
+        transport_private["_RTCDtlsTransport__tx_bytes"] += self._wire_bytes - self._synced_wire
+        self._synced_packets, self._synced_bytes = self.packets, self.bytes
+        self._synced_wire = self._wire_bytes
