@@ -15,6 +15,7 @@ from typing import Any
 
 from . import metrics, report, servers
 from .audio import encode, probe_packets, speech_pcm
+from .calibrate import calibrate
 from .fanout import fanout_step
 from .ramp import Audio, Limits, StepConfig, echo_step, ramp
 from .servers import Target
@@ -85,10 +86,12 @@ def run(args: argparse.Namespace) -> int:
     from ..sfu.network import set_media_address
 
     set_media_address("127.0.0.1")
+    progress = report.Progress()
+    progress("timing SRTP and sendto on the server's core (machine calibration)")
+    calibration = calibrate(_core(args.server_core))
     loadgen_core = _core(args.loadgen_core)
     if loadgen_core is not None:
         os.sched_setaffinity(0, {loadgen_core})
-    progress = report.Progress()
     progress("encoding the speech samples to Opus (once)")
     audio = Audio(encode(speech_pcm()), probe_packets())
     cfg = StepConfig(settle_s=args.settle, window_s=args.window, probes=args.probes)
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": " ".join(["edgevoice", *sys.argv[1:]]) if sys.argv else "edgevoice bench",
-        "machine": metrics.machine(),
+        "machine": {**metrics.machine(), "calibration": calibration},
         "versions": _versions(),
         "config": {
             "levels": _levels(args.levels),

@@ -37,7 +37,8 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
         cpu.plot(n, [s["server_cpu_cores"] * 100 for s in steps], marker="o", label=name)
     latency.set(xlabel="concurrent echo sessions (N)", ylabel="ms", title="latency", yscale="log")
     latency.grid(True, alpha=0.3)
-    latency.legend(fontsize=7)
+    if latency.get_legend_handles_labels()[0]:  # a fan-out-only run has no echo lines
+        latency.legend(fontsize=7)
     cpu.axhline(100, color="grey", lw=0.8, ls="--")
     cpu.set(
         xlabel="concurrent echo sessions (N)",
@@ -45,7 +46,8 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
         title="server CPU (pinned to one core)",
     )
     cpu.grid(True, alpha=0.3)
-    cpu.legend(fontsize=8)
+    if cpu.get_legend_handles_labels()[0]:
+        cpu.legend(fontsize=8)
     if fanout:
         ax = axes[2]
         for name, result in fanout.items():

@@ -117,6 +117,12 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool 
 def render(report: dict[str, Any], markdown: bool = False) -> str:
     """Every target's ramp and the fan-out ramp as tables, with capacities and ratios."""
     parts: list[str] = []
+    calibration = report.get("machine", {}).get("calibration")
+    if calibration:
+        parts.append(
+            f"machine: SRTP protect {calibration['srtp_protect_us']} µs, loopback sendto "
+            f"{calibration['loopback_sendto_us']} µs per packet (on the server's core)"
+        )
     for name, result in report.get("echo", {}).items():
         if "skipped" in result:
             parts.append(f"{name}: skipped ({result['skipped']})")
