@@ -8,8 +8,9 @@ subscriber. :class:`DirectRtpWriter` does the same job in one synchronous call f
 ``on_frame``: SRTP protect into a buffer that keeps the sender's header
 (:mod:`.srtp`), ``sendto``.
 
-It keeps what aiortc's RTCP needs: the sender's packet and octet counts and an
-(NTP, RTP) timestamp pair for sender reports, and the DTLS transport's byte counts.
+It sends the sender's RTCP reports itself (:mod:`.senderreports`, from
+:meth:`DirectRtpWriter.sender_info`) and keeps aiortc's sender and DTLS transport
+counters (behind ``getStats()``) up to date every few packets.
 It relies on private names of aiortc 1.16 and aioice 0.13 (pinned in pyproject);
 ``tests/sfu/test_rtpwriter.py`` fails if it stops delivering.
 """
@@ -18,19 +19,21 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from typing import Any
 
 from aiortc import RTCRtpTransceiver
-from aiortc import clock as aiortc_clock
 from aiortc.rtcdtlstransport import State
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpSenderInfo, RtpPacket
 
 from .frames import FRAME_SAMPLES_48K, EncodedFrame
 from .network import LoopbackOnly, is_loopback
+from .senderreports import pace_sender_reports
 from .srtp import Protector, rtp_protector
 
 _FRAME = FRAME_SAMPLES_48K
-SR_EVERY = 16  # refresh the sender-report timestamp pair every 16 packets (320 ms)
+STATS_EVERY = 16  # bring aiortc's getStats() counters up to date every 16 packets
+NTP_EPOCH_OFFSET = 2_208_988_800  # seconds from 1900 (NTP) to 1970 (Unix)
 
 
 def direct_rtp_enabled() -> bool:
@@ -44,10 +47,13 @@ class DirectRtpWriter:
     def __init__(self, transceiver: RTCRtpTransceiver) -> None:
         self._transceiver = transceiver
         self._sender: Any = transceiver.sender
+        pace_sender_reports(transceiver.sender, self.sender_info)
         self._ready = False
         self._closed = False
         self._protector: Protector | None = None
         self._last_pts: int | None = None
+        self._last_timestamp = 0  # RTP timestamp of the last packet sent ...
+        self._last_sent = 0.0  # ... and when it left (time.time())
         # resolved once the sender is up (the ICE pair never changes: no ICE restart)
         self._dtls: Any = None
         self._sendto: Any = None
@@ -113,23 +119,29 @@ class DirectRtpWriter:
         marker = last is None or frame.pts - last > _FRAME
         data = self._protector.protect(marker, self._seq, timestamp, payload)  # type: ignore[union-attr]
         self._sendto(data, self._addr)
+        self._last_sent = time.time()
+        self._last_timestamp = timestamp
         self._seq = (self._seq + 1) & 0xFFFF
         self.packets += 1
         self.bytes += len(payload)
         self._wire_bytes += len(data)
-        if self.packets % SR_EVERY == 1:
-            self._sync(timestamp)
+        if self.packets % STATS_EVERY == 1:
+            self._sync()
         return True
 
-    def _sync(self, timestamp: int) -> None:
-        """Hand aiortc's RTCP what it reports: counts and an (NTP, RTP) pair of one instant.
+    def sender_info(self) -> RtcpSenderInfo:
+        """What a sender report says now: the last packet's time pair and the counts."""
+        ntp = int((self._last_sent + NTP_EPOCH_OFFSET) * 2**32) if self.packets else 0
+        return RtcpSenderInfo(
+            ntp_timestamp=ntp & 0xFFFFFFFFFFFFFFFF,
+            rtp_timestamp=self._last_timestamp,
+            packet_count=self.packets & 0xFFFFFFFF,
+            octet_count=self.bytes & 0xFFFFFFFF,
+        )
 
-        Every ``SR_EVERY`` packets rather than each one; a sender report's counts and
-        timestamps then describe the same moment, which is what RFC 3550 asks of them.
-        """
+    def _sync(self) -> None:
+        """Bring aiortc's counters (its ``getStats()``) up to date, every few packets."""
         private = self._sender_private
-        private["_RTCRtpSender__ntp_timestamp"] = aiortc_clock.current_ntp_time()
-        private["_RTCRtpSender__rtp_timestamp"] = timestamp
         private["_RTCRtpSender__packet_count"] += self.packets - self._synced_packets
         private["_RTCRtpSender__octet_count"] += self.bytes - self._synced_bytes
         transport_private = self._dtls_private
