@@ -20,8 +20,8 @@ from .fanout import fanout_step
 from .ramp import Audio, Limits, StepConfig, echo_step, ramp
 from .servers import Target
 
-DEFAULT_LEVELS = "2,5,10,15,20,25,30,35,40,45,50,55,60"
-DEFAULT_FANOUT = "10,25,50,100,150,200,250,300,350,400"
+DEFAULT_LEVELS = "2,5,10,15,20,30,40,50,60,70,80,90,100"
+DEFAULT_FANOUT = "10,25,50,100,200,300,400,500"
 SMOKE = {"levels": "2", "fanout_levels": "2", "window": 2.0, "settle": 1.0, "probes": 1}
 
 

@@ -195,6 +195,7 @@ def echo_step(
         "ingress_ms": _hop(stats, "ingress"),
         "egress_ms": _hop(stats, "egress"),
         "rtt_ms": metrics.percentiles(window.get("rtt_s", [])),
+        "probes": sum(probes),
         "tick_lag_ms": metrics.percentiles(window.get("tick_lag_s", [])),
         "stats_sessions": len(stats),
     }
@@ -217,6 +218,9 @@ def breaks(step: dict[str, Any], limits: Limits) -> list[str]:
     rtt = step.get("rtt_ms", {}).get("p99")
     if rtt is not None and rtt > limits.rtt_p99_ms:
         out.append(f"echo RTT p99 {rtt} ms > {limits.rtt_p99_ms}")
+    elif rtt is None and step.get("probes"):
+        # probes ran but heard none of their chirps: the round trip is unbounded, not fine
+        out.append("echo RTT unmeasured: no probe heard its chirp come back")
     return out
 
 
