@@ -322,7 +322,7 @@ def measure(
     heard = [lat * 1000 for lat in measured if lat is not None]
     return {
         "url": url,
-        "path": "chromium only (calibration)" if url is None else "edgevoice echo",
+        "path": "chromium only (calibration)" if url is None else f"echo at {url}",
         "session": session.id or None,
         "settings": cfg.as_dict(),
         "bursts": cfg.bursts,
