@@ -240,14 +240,34 @@ def contended(step: dict[str, Any], server_core: int | None, loadgen_core: int |
     return False
 
 
+def next_level(levels: Sequence[int], done: Sequence[int], ceiling: int) -> int | None:
+    """The N after ``done``: the listed levels first, then on in the last listed stride.
+
+    Past the list the ramp keeps its last step size (40, 50 → 60, 70, …) up to
+    ``ceiling``; a list of one level is a single step and is not extended.
+    """
+    if len(done) < len(levels):
+        return levels[len(done)]
+    if len(levels) < 2:
+        return None
+    n = done[-1] + (levels[-1] - levels[-2])
+    return n if levels[-1] < n <= ceiling else None
+
+
 def ramp(
     step_fn: Callable[[int], dict[str, Any]],
     levels: Sequence[int],
     progress: Progress,
     on_step: Callable[[dict[str, Any]], None],
     cores: tuple[int | None, int | None] = (None, None),
+    ceiling: int | None = None,
 ) -> dict[str, Any]:
-    """Run steps in order until one loses frames or breaks the ingress bound.
+    """Run steps until one loses frames or breaks the ingress bound.
+
+    The listed ``levels`` run first; if none of them broke any limit (the echo
+    round-trip bound included), the ramp goes on past them in the same stride until a
+    limit breaks, the load generator saturates (then the machine, not the server, is
+    what is measured) or N passes ``ceiling`` (default: twice the last listed level).
 
     ``capacity`` is the last N with zero loss and ingress p99 within its bound (the
     targets' definition); ``capacity_with_rtt_bound`` is the last N before any limit,
@@ -257,12 +277,18 @@ def ramp(
     than a tenth of the server's or the load generator's core is run once more, and
     the second result counts (the first is kept under ``contended_try``).
     """
+    top = ceiling if ceiling is not None else 2 * max(levels, default=0)
     steps: list[dict[str, Any]] = []
+    done: list[int] = []
     capacity = capacity_rtt = 0
     limit: str | None = None
     limit_rtt: str | None = None
-    for n in levels:
-        progress(f"step N={n}")
+    while (n := next_level(levels, done, top)) is not None:
+        extended = len(done) >= len(levels)
+        if extended and limit_rtt is not None:
+            break  # past the list only while nothing has broken
+        beyond = " (past the listed levels: no limit broken yet)" if extended else ""
+        progress(f"step N={n}{beyond}")
         step = step_fn(n)
         step["loadgen_saturated"] = loadgen_saturated(step)
         if step["breaks"] and contended(step, *cores):
@@ -273,6 +299,7 @@ def ramp(
             step["loadgen_saturated"] = loadgen_saturated(step)
             step["contended_try"] = {k: first[k] for k in ("breaks", "cores_busy")}
         steps.append(step)
+        done.append(n)
         on_step(step)
         hard = [b for b in step["breaks"] if not b.startswith("echo RTT")]
         if step["breaks"] and limit_rtt is None:
@@ -283,6 +310,11 @@ def ramp(
             limit = "; ".join(hard)
             break
         capacity = n
+        if extended and step["loadgen_saturated"]:
+            saturated = f"load generator saturated at N={n} (the server had broken no limit)"
+            limit = limit or saturated
+            limit_rtt = limit_rtt or saturated
+            break
     return {
         "steps": steps,
         "capacity": capacity,
