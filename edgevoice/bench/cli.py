@@ -42,8 +42,14 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="servers to start and compare (edgevoice, naive, fastrtc)",
     )
     p.add_argument("--mode", choices=["echo", "fanout", "both"], default="both")
-    p.add_argument("--levels", default=DEFAULT_LEVELS, help="echo session counts to ramp")
-    p.add_argument("--fanout-levels", default=DEFAULT_FANOUT, help="listener counts to ramp")
+    p.add_argument(
+        "--levels",
+        default=DEFAULT_LEVELS,
+        help="echo session counts to ramp (then on in the last stride while no limit broke)",
+    )
+    p.add_argument(
+        "--fanout-levels", default=DEFAULT_FANOUT, help="listener counts to ramp (likewise)"
+    )
     p.add_argument("--fanout-servers", default="edgevoice,naive")
     p.add_argument("--window", type=float, default=6.0, help="seconds measured per step")
     p.add_argument("--settle", type=float, default=2.0, help="seconds before measuring")
