@@ -8,13 +8,13 @@ import ctypes
 import gc
 import logging
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
 
 import uvicorn
 
+from .localport import free_port
 from .node.models import ModelEndpoints
 from .node.node import Node
 from .sfu.network import PortRange, set_media_address
@@ -26,13 +26,6 @@ from .signalling.settings import Settings, is_loopback
 log = logging.getLogger(__name__)
 MODEL_SERVER_START_SECONDS = 120
 _PR_SET_PDEATHSIG = 1
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _die_with_parent() -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
+from edgevoice.localport import free_port
 from edgevoice.modelserver import Models, load_models
 from edgevoice.modelserver import create_app as create_model_app
 from edgevoice.node.models import ModelEndpoints
@@ -31,12 +32,6 @@ if TYPE_CHECKING:
 set_media_address("127.0.0.1")
 
 API_KEY = "evk_test_key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

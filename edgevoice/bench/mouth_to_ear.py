@@ -23,10 +23,9 @@ import json
 import math
 import random
 import re
-import socket
-import subprocess
+import secrets
 import sys
-import time
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,9 @@ from typing import Any
 
 import httpx
 
+from . import servers
 from .ear_page import BROWSER_STATS, CONNECT, SCHEDULE, SETUP, WORKLET
+from .servers import Target
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -355,43 +356,13 @@ def urlparse_host(url: str) -> str:
     return httpx.URL(url).host
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def echo_server(start_timeout_s: float = 30.0) -> Iterator[str]:
-    """``edgevoice serve --model echo`` on 127.0.0.1 and a free port, for one run."""
-    port = _free_port()
-    command = [sys.executable, "-m", "edgevoice", "serve", "--model", "echo",
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + start_timeout_s
-        while True:
-            if process.poll() is not None:
-                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise RuntimeError(f"edgevoice serve exited: {err[-2000:]}")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"edgevoice serve not healthy in {start_timeout_s} s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr:
-            process.stderr.close()
+def echo_server() -> Iterator[Target]:
+    """``edgevoice serve --model echo`` as the bench starts it, for one run."""
+    with tempfile.TemporaryDirectory(prefix="edgevoice-m2e-") as logs:
+        key = "evk_" + secrets.token_urlsafe(24)
+        with servers.start("edgevoice", core=None, api_key=key, logs=Path(logs)) as target:
+            yield target
 
 
 def describe(result: dict[str, Any]) -> str:
@@ -450,10 +421,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         jitter_buffer_target_ms=args.jitter_buffer_target,
     )
     with contextlib.ExitStack() as stack:
-        url = None
-        if not args.direct:
-            url = (args.url or stack.enter_context(echo_server())).rstrip("/")
-        result = measure(url, api_key=args.api_key, settings=settings, chromium=args.chromium)
+        url, api_key = (None if args.direct else args.url), args.api_key
+        if url is not None:
+            url = url.rstrip("/")
+        elif not args.direct:
+            started = stack.enter_context(echo_server())
+            url, api_key = started.url, started.api_key
+        result = measure(url, api_key=api_key, settings=settings, chromium=args.chromium)
     print(describe(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,11 @@ from types import TracebackType
 
 import httpx
 
+from ..localport import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 FASTRTC_PYTHON = Path(os.environ.get("EDGEVOICE_FASTRTC_PYTHON", "/work/fastrtc-venv/bin/python"))
 START_SECONDS = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

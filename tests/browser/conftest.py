@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from edgevoice.localport import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,13 +40,6 @@ class Server:
         return body
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def run_server(
     model: str, log: Path, start_seconds: float = 30, env: dict[str, str] | None = None
@@ -54,7 +48,7 @@ def run_server(
 
     With ``--model local`` the HTTP side only comes up once the offline model listens.
     """
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "edgevoice", "serve", "--model", model,
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     with log.open("wb") as sink:
