@@ -63,6 +63,14 @@ async def peer() -> AsyncIterator[RealtimePeer]:
 MakeClient = Callable[..., RealtimeClient]
 
 
+async def started(make_client: MakeClient, *args: Any, **kwargs: Any) -> RealtimeClient:
+    """A client from ``make_client(*args, **kwargs)``, connected and configured."""
+    client = make_client(*args, **kwargs)
+    async with asyncio.timeout(5):
+        await client.start()
+    return client
+
+
 @pytest.fixture
 async def make_client(peer: RealtimePeer) -> AsyncIterator[MakeClient]:
     clients: list[RealtimeClient] = []

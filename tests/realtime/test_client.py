@@ -16,7 +16,7 @@ from edgevoice.bridge.errors import ModelRejected, ModelUnavailable
 from edgevoice.bridge.g711 import mulaw_encode
 from edgevoice.bridge.model import SessionSettings
 
-from .conftest import Events, MakeClient
+from .conftest import Events, MakeClient, started
 from .peer import RealtimePeer
 
 FRAME = 960  # 20 ms of PCM16 at 24 kHz
@@ -45,9 +45,7 @@ SETTINGS = SessionSettings(
 async def test_session_update_shape_and_headers(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client(SETTINGS, api_key="sk-secret")
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, SETTINGS, api_key="sk-secret")
     conn = peer.connections[0]
     assert conn.path == "/v1/realtime?model=gpt-realtime"
     assert conn.headers["Authorization"] == "Bearer sk-secret"
@@ -67,9 +65,7 @@ async def test_session_update_shape_and_headers(
 async def test_no_key_no_header_and_manual_turns(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client(SessionSettings(model="local", turn_detection=None), api_key=None)
-    async with asyncio.timeout(5):
-        await client.start()
+    await started(make_client, SessionSettings(model="local", turn_detection=None), api_key=None)
     conn = peer.connections[0]
     assert "Authorization" not in conn.headers
     session = conn.of_type("session.update")[0]["session"]
@@ -79,9 +75,7 @@ async def test_no_key_no_header_and_manual_turns(
 async def test_audio_one_append_per_frame_in_order(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client()
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client)
     conn = peer.connections[0]
     for index in range(50):
         client.send_audio(frame(index))
@@ -91,9 +85,7 @@ async def test_audio_one_append_per_frame_in_order(
 
 
 async def test_pcmu_audio_both_ways(peer: RealtimePeer, make_client: MakeClient) -> None:
-    client = make_client(audio_format="pcmu")
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, audio_format="pcmu")
     conn = peer.connections[0]
     update = conn.of_type("session.update")[0]["session"]
     assert update["audio"]["input"]["format"] == {"type": "audio/pcmu"}
@@ -127,9 +119,7 @@ async def test_pcmu_audio_both_ways(peer: RealtimePeer, make_client: MakeClient)
 async def test_ga_and_beta_names_map_to_typed_events(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client()
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client)
     conn = peer.connections[0]
     events = Events(client)
     await conn.send(
@@ -199,9 +189,7 @@ async def test_ga_and_beta_names_map_to_typed_events(
 async def test_malformed_and_unknown_events_are_skipped(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client()
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client)
     conn = peer.connections[0]
     events = Events(client)
     await conn.send_raw("this is not json")
@@ -234,9 +222,7 @@ async def test_malformed_and_unknown_events_are_skipped(
 async def test_interrupt_with_server_vad_sends_only_truncate(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client(SETTINGS)
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, SETTINGS)
     conn = peer.connections[0]
     events = Events(client)
     await conn.response_created("resp_1")
@@ -260,9 +246,9 @@ async def test_interrupt_with_server_vad_sends_only_truncate(
 async def test_interrupt_cancels_when_server_will_not(
     peer: RealtimePeer, make_client: MakeClient, turn_detection: dict[str, object] | None
 ) -> None:
-    client = make_client(SessionSettings(model="gpt-realtime", turn_detection=turn_detection))
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(
+        make_client, SessionSettings(model="gpt-realtime", turn_detection=turn_detection)
+    )
     conn = peer.connections[0]
     events = Events(client)
     await conn.response_created("resp_1")
@@ -284,9 +270,7 @@ async def test_interrupt_cancels_when_server_will_not(
 
 
 async def test_tool_result_item_then_response(peer: RealtimePeer, make_client: MakeClient) -> None:
-    client = make_client()
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client)
     conn = peer.connections[0]
     await client.send_tool_result("call_7", '{"time": "12:00"}')
     assert await conn.next_non_audio() == {
@@ -358,9 +342,7 @@ async def test_silent_server_times_out(
 async def test_close_ends_events_and_drops_audio(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client()
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client)
     events = Events(client)
     async with asyncio.timeout(5):
         await client.close()

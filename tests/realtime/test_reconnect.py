@@ -10,7 +10,7 @@ from edgevoice.bridge import events as ev
 from edgevoice.bridge.model import SessionSettings
 from edgevoice.bridge.reconnect import Backoff
 
-from .conftest import Events, MakeClient
+from .conftest import Events, MakeClient, started
 from .peer import PeerConnection, RealtimePeer
 
 SETTINGS = SessionSettings(model="gpt-realtime", instructions="Be brief.", voice="marin")
@@ -28,9 +28,7 @@ async def one_turn(conn: PeerConnection, turn: int) -> None:
 async def test_drop_mid_reply_reconnects_and_replays(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client(SETTINGS)
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, SETTINGS)
     events = Events(client)
     first = await peer.accept()
     for turn in (1, 2):
@@ -84,9 +82,7 @@ async def test_drop_mid_reply_reconnects_and_replays(
 async def test_server_down_for_a_while_then_back(
     peer: RealtimePeer, make_client: MakeClient
 ) -> None:
-    client = make_client(SETTINGS)
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, SETTINGS)
     events = Events(client)
     first = await peer.accept()
     await peer.stop()  # closes the socket and stops listening
@@ -101,9 +97,9 @@ async def test_server_down_for_a_while_then_back(
 
 
 async def test_gives_up_after_the_budget(peer: RealtimePeer, make_client: MakeClient) -> None:
-    client = make_client(SETTINGS, backoff=Backoff(initial=0.05, cap=0.1, give_up_after=0.6))
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(
+        make_client, SETTINGS, backoff=Backoff(initial=0.05, cap=0.1, give_up_after=0.6)
+    )
     events = Events(client)
     await peer.stop()
     assert not (await events.expect(ev.ConnectionChanged)).connected
@@ -113,9 +109,7 @@ async def test_gives_up_after_the_budget(peer: RealtimePeer, make_client: MakeCl
 
 
 async def test_rejected_on_reconnect_stops(peer: RealtimePeer, make_client: MakeClient) -> None:
-    client = make_client(SETTINGS)
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, SETTINGS)
     events = Events(client)
     first = await peer.accept()
     peer.reject_update = "invalid_model"
@@ -127,9 +121,9 @@ async def test_rejected_on_reconnect_stops(peer: RealtimePeer, make_client: Make
 
 
 async def test_close_while_reconnecting(peer: RealtimePeer, make_client: MakeClient) -> None:
-    client = make_client(SETTINGS, backoff=Backoff(initial=0.5, cap=1.0, give_up_after=30))
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(
+        make_client, SETTINGS, backoff=Backoff(initial=0.5, cap=1.0, give_up_after=30)
+    )
     events = Events(client)
     await peer.stop()
     assert not (await events.expect(ev.ConnectionChanged)).connected

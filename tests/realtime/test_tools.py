@@ -18,7 +18,7 @@ from edgevoice.bridge import events as ev
 from edgevoice.bridge.model import SessionSettings
 from edgevoice.bridge.tools import ToolRunner
 
-from .conftest import Events, MakeClient
+from .conftest import Events, MakeClient, started
 from .peer import RealtimePeer
 
 CALL = ev.FunctionCall("resp_1", "call_1", "book", '{"day": "monday"}')
@@ -194,9 +194,7 @@ async def test_function_call_round_trip_through_the_client(
         model="gpt-realtime",
         tools=({"type": "function", "name": "book", "parameters": {"type": "object"}},),
     )
-    client = make_client(settings, tools=ToolRunner(webhook.url("/ok"), "sess_9"))
-    async with asyncio.timeout(5):
-        await client.start()
+    client = await started(make_client, settings, tools=ToolRunner(webhook.url("/ok"), "sess_9"))
     conn = await peer.accept()
     events = Events(client)
     await conn.send(
