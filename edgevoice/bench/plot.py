@@ -36,18 +36,8 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
             )
         cpu.plot(n, [s["server_cpu_cores"] * 100 for s in steps], marker="o", label=name)
     latency.set(xlabel="concurrent echo sessions (N)", ylabel="ms", title="latency", yscale="log")
-    latency.grid(True, alpha=0.3)
-    if latency.get_legend_handles_labels()[0]:  # a fan-out-only run has no echo lines
-        latency.legend(fontsize=7)
-    cpu.axhline(100, color="grey", lw=0.8, ls="--")
-    cpu.set(
-        xlabel="concurrent echo sessions (N)",
-        ylabel="% of one core",
-        title="server CPU (pinned to one core)",
-    )
-    cpu.grid(True, alpha=0.3)
-    if cpu.get_legend_handles_labels()[0]:
-        cpu.legend(fontsize=8)
+    _finish(latency, legend_size=7)
+    _core_panel(cpu, "concurrent echo sessions (N)", "server CPU (pinned to one core)")
     if fanout:
         ax = axes[2]
         for name, result in fanout.items():
@@ -58,16 +48,22 @@ def plot(report: dict[str, Any], path: Path) -> Path | None:
                 marker="o",
                 label=name,
             )
-        ax.axhline(100, color="grey", lw=0.8, ls="--")
-        ax.set(
-            xlabel="forwarded streams (2 per listener)",
-            ylabel="% of one core",
-            title="fan-out: server CPU",
-        )
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        _core_panel(ax, "forwarded streams (2 per listener)", "fan-out: server CPU")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _core_panel(ax: Any, xlabel: str, title: str) -> None:
+    """A panel of server CPU in % of the one core it is pinned to (100 % marked)."""
+    ax.axhline(100, color="grey", lw=0.8, ls="--")
+    ax.set(xlabel=xlabel, ylabel="% of one core", title=title)
+    _finish(ax, legend_size=8)
+
+
+def _finish(ax: Any, legend_size: int) -> None:
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:  # a fan-out-only run draws no echo lines
+        ax.legend(fontsize=legend_size)
