@@ -72,6 +72,9 @@ async def _report(
         pass
     await sender._send_rtcp([RtcpByePacket(sources=[sender._ssrc])])
     state[_PREFIX + "rtcp_exited"].set()
+    # the loop held the sender (and the writer behind ``info``) in a cycle; end it, so
+    # refcounting frees them rather than a full collection later
+    state.pop("_run_rtcp", None)
 
 
 def pace_sender_reports(

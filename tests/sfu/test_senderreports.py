@@ -98,6 +98,7 @@ async def test_reports_count_what_was_sent_and_a_bye_ends_them() -> None:
             await sender_pc.close()  # stop() waits for the report loop to exit
             await bye.wait()
         assert byes[0].sources == [sender._ssrc]
+        assert "_run_rtcp" not in sender.__dict__  # no cycle left through the report loop
     finally:
         track.stop()
         await sender_pc.close()
