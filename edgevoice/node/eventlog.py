@@ -6,14 +6,17 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 _END: dict[str, Any] = {"type": "session.ended"}
 
 
 class EventLog:
-    def __init__(self, keep: int = 500) -> None:
+    def __init__(
+        self, keep: int = 500, on_append: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
+        self._on_append = on_append  # e.g. a cluster node's publisher to Redis
         self._kept: deque[dict[str, Any]] = deque(maxlen=keep)
         self._readers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._ids = itertools.count(1)
@@ -25,6 +28,8 @@ class EventLog:
         for queue in self._readers:
             if queue.qsize() < 1000:
                 queue.put_nowait(stamped)
+        if self._on_append is not None:
+            self._on_append(stamped)
         return stamped
 
     def recent(self) -> list[dict[str, Any]]:

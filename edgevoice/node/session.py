@@ -77,7 +77,10 @@ class LiveSession:
         return answer
 
     def _call_state(self, state: CallState) -> None:
-        self.emit({"type": "state", "state": state.value})
+        event: dict[str, Any] = {"type": "state", "state": state.value}
+        if state is CallState.CLOSED:
+            event["reason"] = self.call.closed_reason or "closed"
+        self.emit(event)
         if state is CallState.CONNECTED:
             for callback in self._connected_listeners:
                 callback(self.id)
