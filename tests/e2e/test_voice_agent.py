@@ -90,7 +90,8 @@ async def test_user_transcript_of_a_booking(agent: Server) -> None:
         await talker.close()
 
 
-async def test_barge_in_stops_the_reply_within_40_ms(agent: Server) -> None:
+async def test_barge_in_drops_the_rest_of_the_reply(agent: Server) -> None:
+    # How fast the reply stops is measured at the caller: tests/bridge/test_barge_in_at_caller.py
     session, talker = await _call(agent)
     try:
         talker.mic.say("book_appointment.wav")
@@ -106,8 +107,7 @@ async def test_barge_in_stops_the_reply_within_40_ms(agent: Server) -> None:
         assert barge["dropped_frames"] > 0
         live = agent.node.sessions[session["id"]]
         stats = live.bridge.stats()["barge_in"]
-        assert stats["count"] >= 1
-        assert stats["last_frame_after_ms"] <= 40, stats
+        assert stats["count"] == 1, stats  # one interruption, no spurious ones
     finally:
         await talker.close()
 
