@@ -7,9 +7,9 @@ fixed port range fits firewalls and containers, and the media address is a setti
 
 - the process's media address replaces aioice's interface scan (``set_media_address``);
 - while :func:`port_range_scope` is active, UDP endpoints that aioice binds to port 0
-  take the next free port of the range instead, and a socket bound to loopback never
-  sends to a non-loopback address (a peer-reflexive candidate from another interface
-  would otherwise get answers on it).
+  take the next free port of the range instead, get the hostile-datagram guard
+  (:mod:`.guard`), and a socket bound to loopback never sends to a non-loopback address
+  (a peer-reflexive candidate from another interface would otherwise get answers on it).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 import aioice.ice
 
 from .errors import MediaError, PortsExhausted
+from .guard import guard_protocol
 
 
 @dataclass
@@ -126,8 +127,9 @@ def _install_on_loop(loop: asyncio.AbstractEventLoop) -> None:
             endpoint = await original(protocol_factory, local_addr=local_addr, **kwargs)
         else:
             endpoint = await _bind_in_range(original, protocol_factory, host, ports, kwargs)
+        protocol = endpoint[1]
+        guard_protocol(protocol)
         if is_loopback(host):
-            protocol = endpoint[1]
             protocol.transport = LoopbackOnly(protocol.transport)
         return endpoint
 
