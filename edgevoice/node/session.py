@@ -37,7 +37,13 @@ class LiveSession:
         self.settings = settings
         self.events = events
         self.call = Call(
-            session_id, media, on_state=self._call_state, on_reply_sent=self._reply_sent
+            session_id,
+            media,
+            on_state=self._call_state,
+            on_reply_sent=self._reply_sent,
+            on_error=lambda code, message: self.emit(
+                {"type": "error", "code": code, "message": message}
+            ),
         )
         self.bridge = Bridge(model, self.call.reply_audio, emit=self.emit)
         self._on_closed = on_closed

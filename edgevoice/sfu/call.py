@@ -23,7 +23,7 @@ from ..statemachine import StateMachine
 from . import sdp
 from .errors import CallStateError, OfferError
 from .fanout import Publication
-from .frames import EncodedFrame
+from .frames import EncodedFrame, FrameSink
 from .peer import MediaConfig, apply_offer, make_answer
 from .rtpwriter import DirectRtpWriter, direct_rtp_enabled
 from .sequence import SequenceTracker
@@ -71,11 +71,14 @@ class Call:
         *,
         on_state: Callable[[CallState], None] | None = None,
         on_reply_sent: Callable[[EncodedFrame], None] | None = None,
+        on_error: Callable[[str, str], None] | None = None,
     ) -> None:
         self.id = call_id
         self.config = config
-        self.caller_audio = Publication(f"{call_id}/caller")
-        self.reply_audio = Publication(f"{call_id}/reply")
+        self.caller_audio = Publication(f"{call_id}/caller", on_failure=self._sink_failed)
+        self.reply_audio = Publication(f"{call_id}/reply", on_failure=self._sink_failed)
+        self._on_error = on_error
+        self._closer: asyncio.Task[None] | None = None
         self.sequence = SequenceTracker()
         self.listeners: dict[str, Listener] = {}
         self.created_at = time.time()
@@ -98,6 +101,15 @@ class Call:
         log.info("call %s: %s -> %s", self.id, previous.value, current.value)
         if self._on_state is not None:
             self._on_state(current)
+
+    def _sink_failed(self, sink: FrameSink, exc: Exception) -> None:
+        """A subscriber raised: report it (``on_error``) and end the call."""
+        if self.state is CallState.CLOSED or self._closer is not None:
+            return
+        message = f"a media subscriber failed: {type(exc).__name__}: {exc}"[:300]
+        if self._on_error is not None:
+            self._on_error("sink_failed", message)
+        self._closer = asyncio.get_running_loop().create_task(self.close("sink_failed"))
 
     # caller -----------------------------------------------------------------
     async def answer_caller(self, offer: str) -> str:

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from .counters import COUNTERS
 from .frames import EncodedFrame, FrameSink
 
 log = logging.getLogger(__name__)
+
+SinkFailed = Callable[[FrameSink, Exception], None]
 
 
 class Publication:
     """Delivers each published frame to every subscriber, in subscription order.
 
     The same frame object goes to all of them: no copy, no re-encode. A subscriber
-    that raises is dropped rather than allowed to break the others.
+    that raises is detached (the others still get the frame), counted, and reported to
+    ``on_failure``: a sink that raises is a bug (a broken hook into aiortc, say), and
+    its owner ends the call rather than let it go on with audio missing.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, on_failure: SinkFailed | None = None) -> None:
         self.name = name
+        self._on_failure = on_failure
         self._sinks: tuple[FrameSink, ...] = ()
         self.frames = 0
         self.bytes = 0
@@ -43,9 +50,12 @@ class Publication:
         for sink in self._sinks:
             try:
                 sink.on_frame(frame)
-            except Exception:
+            except Exception as exc:
+                COUNTERS.sink_failures += 1
                 log.exception("subscriber %r of %s failed; detaching it", sink, self.name)
                 self.unsubscribe(sink)
+                if self._on_failure is not None:
+                    self._on_failure(sink, exc)
 
     def end(self) -> None:
         if self.ended:
