@@ -1,12 +1,14 @@
 """Running the model's function calls: entry-point callables, a webhook, or built-ins.
 
-For a call to tool ``name`` the runner uses, in order:
+Only the tools the session declared (``SessionSettings.tools``) are run: a call to
+any other name is an error output, whatever is installed. For a declared ``name`` the
+runner uses, in order:
 
 1. a callable registered under the entry-point group ``edgevoice.tools`` with that
    name (sync or async; it gets the parsed arguments dict, returns a JSON-able value);
 2. the session's webhook, if one is set: ``POST {session_id, call_id, name,
-   arguments}`` as JSON (``arguments`` parsed into an object); a 2xx JSON body is the
-   output, as sent;
+   arguments}`` as JSON (``arguments`` parsed into an object), to a checked, pinned
+   address and signed (:mod:`.webhooks`); a 2xx JSON body is the output, as sent;
 3. a built-in (``get_time``).
 
 Whatever happens, ``run`` returns an output string for the model: a failure becomes
@@ -19,7 +21,7 @@ import datetime
 import inspect
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -27,6 +29,7 @@ import httpx
 
 from .errors import ToolError
 from .events import FunctionCall
+from .webhooks import WebhookPolicy, pin, signed_headers
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +76,34 @@ def error_output(message: str) -> str:
     return json.dumps({"error": message})
 
 
+def declared_names(tools: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The function names a session declared (Realtime or Chat Completions shape)."""
+    names = set()
+    for tool in tools:
+        spec = tool.get("function", tool)
+        if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+            names.add(spec["name"])
+    return frozenset(names)
+
+
+_unsigned_warned = False
+
+
 class ToolRunner:
     def __init__(
         self,
         webhook_url: str | None,
         session_id: str,
         *,
+        declared: Iterable[str] = (),
+        policy: WebhookPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         client: httpx.AsyncClient | None = None,
     ) -> None:
         self.webhook_url = webhook_url
         self.session_id = session_id
+        self.declared = frozenset(declared)
+        self.policy = policy or WebhookPolicy()
         self.timeout = timeout
         self._client = client
         self._owns_client = client is None
@@ -100,6 +120,8 @@ class ToolRunner:
             return error_output(f"tool {call.name!r} failed: {type(exc).__name__}: {exc}")
 
     async def _run(self, call: FunctionCall) -> str:
+        if call.name not in self.declared:
+            raise ToolError(f"tool {call.name!r} was not declared by the session")
         func = load_entry_point(call.name)
         if func is not None:
             return await self._call(func, call)
@@ -127,9 +149,21 @@ class ToolRunner:
             "name": call.name,
             "arguments": parse_arguments(call.arguments),
         }
+        pinned = await pin(self.webhook_url, self.policy)
+        content = json.dumps(body).encode()
+        headers = {**signed_headers(self.policy, content), "Host": pinned.host_header}
+        if self.policy.secret is None:
+            _warn_unsigned()
+        extensions = {"sni_hostname": pinned.server_name} if pinned.server_name else None
         client = self._http()
         try:
-            response = await client.post(self.webhook_url, json=body, timeout=self.timeout)
+            response = await client.post(
+                pinned.url,
+                content=content,
+                headers=headers,
+                timeout=self.timeout,
+                extensions=extensions,
+            )
         except httpx.TimeoutException as exc:
             raise ToolError(
                 f"webhook for tool {call.name!r} did not answer within {self.timeout:g} s"
@@ -149,10 +183,18 @@ class ToolRunner:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient()
+            # no proxies from the environment, no redirects: the checked address is used
+            self._client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         return self._client
 
     async def aclose(self) -> None:
         if self._client is not None and self._owns_client:
             await self._client.aclose()
             self._client = None
+
+
+def _warn_unsigned() -> None:
+    global _unsigned_warned
+    if not _unsigned_warned:
+        _unsigned_warned = True
+        log.warning("EDGEVOICE_WEBHOOK_SECRET is not set: webhook POSTs are not signed")

@@ -15,7 +15,7 @@ import soxr
 from edgevoice.bridge import events as ev
 from edgevoice.bridge.model import SessionSettings
 from edgevoice.bridge.realtime_client import RealtimeClient
-from edgevoice.bridge.tools import ToolRunner
+from edgevoice.bridge.tools import ToolRunner, declared_names
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FRAME_BYTES = 960
@@ -40,7 +40,7 @@ async def test_spoken_time_question_through_the_offline_server(server_url: str) 
         ),
         input_transcription={"model": "pocketsphinx-en-us"},
     )  # fmt: skip
-    runner = ToolRunner(None, "sess_offline")
+    runner = ToolRunner(None, "sess_offline", declared=declared_names(settings.tools))
     client = RealtimeClient(f"ws://{server_url}/v1/realtime", settings, api_key=None, tools=runner)
     seen: list[ev.ModelEvent] = []
     try:

@@ -1,5 +1,6 @@
-"""ToolRunner: a real HTTP webhook on 127.0.0.1, entry-point callables, built-ins, and
-a function call going the whole way through the RealtimeClient."""
+"""ToolRunner: a real HTTP webhook on 127.0.0.1 (allow-listed), entry-point callables,
+built-ins, and a function call going the whole way through the RealtimeClient.
+Destination checks and signatures: tests/realtime/test_webhooks.py."""
 
 from __future__ import annotations
 
@@ -16,12 +17,22 @@ import pytest
 
 from edgevoice.bridge import events as ev
 from edgevoice.bridge.model import SessionSettings
-from edgevoice.bridge.tools import ToolRunner
+from edgevoice.bridge.tools import ToolRunner as _ToolRunner
+from edgevoice.bridge.webhooks import WebhookPolicy
 
 from .conftest import Events, MakeClient, started
 from .peer import RealtimePeer
 
 CALL = ev.FunctionCall("resp_1", "call_1", "book", '{"day": "monday"}')
+LOOPBACK_ALLOWED = WebhookPolicy.parse("127.0.0.1")
+DECLARED = ("book", "get_time", "broken")
+
+
+def ToolRunner(url: str | None, session_id: str, **kwargs: Any) -> _ToolRunner:
+    """The runner as a session with these tools declared builds it, loopback allowed."""
+    kwargs.setdefault("declared", DECLARED)
+    kwargs.setdefault("policy", LOOPBACK_ALLOWED)
+    return _ToolRunner(url, session_id, **kwargs)
 
 
 @dataclass
@@ -140,6 +151,14 @@ async def test_unknown_tool_without_webhook() -> None:
     assert output == {"error": "no tool named 'book' (no webhook, entry point or built-in)"}
 
 
+async def test_undeclared_tool_is_refused_without_a_request(webhook: Webhook) -> None:
+    output = await run(ToolRunner(webhook.url("/ok"), "sess_1", declared=("get_time",)))
+    assert output == {"error": "tool 'book' was not declared by the session"}
+    assert webhook.requests == []
+    call = ev.FunctionCall("resp_1", "call_1", "get_time", "")
+    assert "error" in await run(ToolRunner(None, "sess_1", declared=()), call)
+
+
 TOOLS_MODULE = """
 import asyncio
 
@@ -179,6 +198,15 @@ async def test_entry_point_wins_over_webhook_and_builtin(
     assert webhook.requests == []
     call = ev.FunctionCall("resp_1", "call_2", "get_time", "{}")
     assert await run(ToolRunner(None, "sess_1"), call) == {"time": "overridden"}
+
+
+async def test_installed_entry_point_the_session_did_not_declare_is_not_run(
+    entry_point_tools: None, webhook: Webhook
+) -> None:
+    call = ev.FunctionCall("resp_1", "call_3", "broken", "{}")  # installed, raises if run
+    output = await run(ToolRunner(webhook.url("/ok"), "sess_1", declared=("book",)), call)
+    assert output == {"error": "tool 'broken' was not declared by the session"}
+    assert webhook.requests == []
 
 
 async def test_failing_entry_point_is_an_error_output(entry_point_tools: None) -> None:
