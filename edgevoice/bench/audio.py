@@ -22,18 +22,24 @@ CHIRP_SECONDS = 0.08
 DETECT_THRESHOLD = 0.6
 
 
+def wav_pcm(path: Path) -> np.ndarray:
+    """One WAV file as int16 mono at 24 kHz."""
+    with wave.open(str(path)) as w:
+        raw = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+        channels, rate = w.getnchannels(), w.getframerate()
+    mono = raw.reshape(-1, channels).mean(axis=1) if channels > 1 else raw
+    out: np.ndarray = np.clip(
+        soxr.resample(mono.astype(np.float32), rate, MODEL_RATE), -32768, 32767
+    ).astype(np.int16)
+    return out
+
+
 def speech_pcm(folder: Path = DATA) -> np.ndarray:
     """Every WAV of ``folder`` one after the other, as int16 mono at 24 kHz."""
-    parts: list[np.ndarray] = []
-    for path in sorted(folder.glob("*.wav")):
-        with wave.open(str(path)) as w:
-            raw = np.frombuffer(w.readframes(w.getnframes()), np.int16)
-            channels, rate = w.getnchannels(), w.getframerate()
-        mono = raw.reshape(-1, channels).mean(axis=1) if channels > 1 else raw
-        parts.append(soxr.resample(mono.astype(np.float32), rate, MODEL_RATE))
+    parts = [wav_pcm(path) for path in sorted(folder.glob("*.wav"))]
     if not parts:
         raise FileNotFoundError(f"no WAV files in {folder}")
-    out: np.ndarray = np.clip(np.concatenate(parts), -32768, 32767).astype(np.int16)
+    out: np.ndarray = np.concatenate(parts)
     return out
 
 
