@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sys
 from typing import Any
@@ -20,10 +21,15 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
-def run_model_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def run_model_server(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    api_key: str | None = None,
+    origins: tuple[str, ...] = (),
+) -> None:
     """Load the models (printing progress), then serve until interrupted (blocking)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(progress=_print)
+    app = create_app(progress=_print, api_key=api_key, origins=origins)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -40,7 +46,7 @@ def run_model_server(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None
 
 
 def _handle(args: argparse.Namespace) -> int:
-    run_model_server(args.host, args.port)
+    run_model_server(args.host, args.port, args.api_key or None, tuple(args.allow_origin))
     return 0
 
 
@@ -62,6 +68,20 @@ def add_cli(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("EDGEVOICE_LOCAL_MODEL_KEY"),
+        help="key clients must send as a Bearer token (default: $EDGEVOICE_LOCAL_MODEL_KEY; "
+        "unset: no key)",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin (https://app.example) allowed to connect; repeatable. "
+        "Requests from any other page (an Origin header) are refused",
     )
     parser.set_defaults(func=_handle)
     return parser
