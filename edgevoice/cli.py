@@ -1,4 +1,4 @@
-"""The ``edgevoice`` command: ``serve``, ``model-server`` and ``bench``."""
+"""The ``edgevoice`` command: ``serve``, ``node``, ``signalling``, ``model-server``, ``bench``."""
 
 from __future__ import annotations
 
@@ -7,61 +7,97 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 
+# The flags of each process kind: each is a Settings field (same name, dashes for
+# underscores, the same EDGEVOICE_* variable), so the CLI and the environment agree.
+_FLAGS = {
+    "serve": ["host", "port", "model", "nodes", "region", "rtc_ports", "public_ip",
+              "media_address", "redis_url", "max_sessions", "drain_seconds", "demo"],
+    "node": ["redis_url", "region", "node_id", "host", "port", "advertise_url", "rtc_ports",
+             "public_ip", "media_address", "max_sessions", "model", "drain_seconds"],
+    "signalling": ["redis_url", "host", "port", "region", "model", "demo"],
+}  # fmt: skip
+_HELP = {
+    "serve": "run signalling, SFU and bridge (one process, or --nodes N processes)",
+    "node": "run one media node (SFU + bridge) of a cluster, registered in Redis",
+    "signalling": "run the control plane alone (stateless; nodes found in Redis)",
+}
 
-def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+
+def _add_settings_flags(p: argparse.ArgumentParser, names: list[str]) -> None:
+    from .signalling.settings import Settings
+
+    for name in names:
+        field = Settings.model_fields[name]
+        flag = "--" + name.replace("_", "-")
+        env = "EDGEVOICE_" + name.upper()
+        helptext = f"{field.description} [{env}]"
+        if field.annotation in (bool, bool | None):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help=helptext)  # fmt: skip
+            continue
+        kind: type = str
+        if field.annotation is int:
+            kind = int
+        elif field.annotation is float:
+            kind = float
+        p.add_argument(flag, type=kind, default=None, help=helptext)
+
+
+def _process_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], kind: str) -> None:
     p = sub.add_parser(
-        "serve",
-        help="run signalling, SFU and bridge in one process",
-        description="Run an edgevoice node: signalling (HTTP), SFU (UDP media) and the bridge. "
-        "Every flag can also be set as an EDGEVOICE_* environment variable.",
+        kind,
+        help=_HELP[kind],
+        description=_HELP[kind] + ". Every flag can also be set as an EDGEVOICE_* "
+        "environment variable; the flag wins.",
     )
-    p.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="HTTP port (default 8080)")
-    p.add_argument("--model", help="default model: echo, local (offline) or a realtime model name")
-    p.add_argument("--rtc-ports", help="UDP port range for media, e.g. 40000-40999")
-    p.add_argument("--public-ip", help="address to announce in SDP answers (NAT, containers)")
-    p.add_argument("--media-address", help="address media sockets bind to")
-    p.add_argument("--redis-url", help="Redis for shared session state (default: in memory)")
-    p.add_argument("--max-sessions", type=int, help="live sessions this node accepts")
-    p.add_argument(
-        "--demo", action=argparse.BooleanOptionalAction, default=None,
-        help="enable the demo session endpoint (default: only when binding loopback)",
-    )  # fmt: skip
+    _add_settings_flags(p, _FLAGS[kind])
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    p.set_defaults(handler=_run_serve)
+    p.set_defaults(handler=_run_process, kind=kind)
 
 
-def _run_serve(args: argparse.Namespace) -> int:
-    from .serve import serve
+def _run_process(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from .cluster.errors import ClusterConfigError
     from .signalling.settings import Settings
 
     overrides = {
-        key: value
-        for key, value in {
-            "host": args.host,
-            "port": args.port,
-            "model": args.model,
-            "rtc_ports": args.rtc_ports,
-            "public_ip": args.public_ip,
-            "media_address": args.media_address,
-            "redis_url": args.redis_url,
-            "max_sessions": args.max_sessions,
-            "demo": args.demo,
-        }.items()
-        if value is not None
+        name: getattr(args, name)
+        for name in _FLAGS[args.kind]
+        if getattr(args, name, None) is not None
     }
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            print(f"edgevoice {args.kind}: --{where.replace('_', '-')}: {err['msg']}",
+                  file=sys.stderr)  # fmt: skip
+        return 2
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.kind == "serve":
+        from .serve import serve as main
+    elif args.kind == "node":
+        from .processes.node import run_node as main
+    else:
+        from .processes.signalling import run_signalling as main
     try:
         import uvloop
+
+        run: Any = uvloop.run
     except ImportError:
-        return asyncio.run(serve(settings))
-    return uvloop.run(serve(settings))
+        run = asyncio.run
+    try:
+        return int(run(main(settings)))
+    except ClusterConfigError as exc:
+        print(f"edgevoice {args.kind}: {exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"edgevoice {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _serve_parser(sub)
+    for kind in ("serve", "node", "signalling"):
+        _process_parser(sub, kind)
     try:
         from .modelserver.cli import add_cli as add_model_server
     except ImportError:

@@ -1,4 +1,9 @@
-"""``edgevoice serve``: everything in one process on an embedded default."""
+"""``edgevoice serve``: everything in one process on an embedded default.
+
+``--nodes N`` (N > 1, or ``auto``) runs one signalling and N node processes on this
+machine instead (``processes/multiserve.py``); ``--redis-url`` with one node runs this
+process as a node and signalling of a cluster that others can join.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import contextlib
 import ctypes
 import gc
 import logging
+import secrets
 import signal
 import sys
 import time
@@ -76,9 +82,41 @@ async def local_model_server() -> AsyncIterator[str | None]:
                 proc.kill()
 
 
+def banner(settings: Settings, nodes: str, generated_key: bool = True) -> str:
+    """The ready banner; the API key is shown only when serve generated it."""
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    key = settings.api_key if generated_key else "(from EDGEVOICE_API_KEY)"
+    return (
+        f"\nedgevoice ready: open http://{shown}:{settings.port}/\n"
+        f"  API key   {key}\n"
+        f"  model     {settings.model}\n"
+        f"  nodes     {nodes}\n"
+        f"  media     {settings.effective_media_address or 'all interfaces'}"
+        f"{' ports ' + settings.rtc_ports if settings.rtc_ports else ''}\n"
+        f"  demo page {'on' if settings.demo_enabled else 'off'}"
+        f"{'' if is_loopback(settings.host) else ' (bound beyond loopback)'}\n"
+    )
+
+
 async def serve(settings: Settings) -> int:
+    generated_key = not settings.api_key
     if not settings.api_key:
         settings.api_key = auth.new_api_key()
+    if settings.node_count > 1:
+        from .processes.multiserve import serve_many
+
+        return await serve_many(settings, generated_key=generated_key)
+    if settings.redis_url:
+        from .processes.node import run_node
+
+        if not settings.cluster_secret:
+            settings.cluster_secret = secrets.token_urlsafe(24)
+            print(
+                "no EDGEVOICE_CLUSTER_SECRET: generated one for this process; other "
+                "signalling instances cannot forward to it",
+                flush=True,
+            )
+        return await run_node(settings, public_api=True)
     set_media_address(settings.effective_media_address)
     media = MediaConfig(
         ports=PortRange.parse(settings.rtc_ports) if settings.rtc_ports else None,
@@ -98,6 +136,7 @@ async def serve(settings: Settings) -> int:
             models=endpoints,
             max_sessions=settings.max_sessions,
             max_session_seconds=settings.max_session_seconds,
+            region=settings.region,
         )
         try:
             node.check_model(settings.model)
@@ -112,6 +151,7 @@ async def serve(settings: Settings) -> int:
             log_level="warning",
             loop="none",
             lifespan="on",
+            timeout_graceful_shutdown=5,
         )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
@@ -123,16 +163,6 @@ async def serve(settings: Settings) -> int:
         # collector's way, so a full collection (freeing ended calls) stays short.
         gc.collect()
         gc.freeze()
-        shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-        print(
-            f"\nedgevoice ready: open http://{shown}:{settings.port}/\n"
-            f"  API key   {settings.api_key}\n"
-            f"  model     {settings.model}\n"
-            f"  media     {settings.effective_media_address or 'all interfaces'}"
-            f"{' ports ' + settings.rtc_ports if settings.rtc_ports else ''}\n"
-            f"  demo page {'on' if settings.demo_enabled else 'off'}"
-            f"{'' if is_loopback(settings.host) else ' (bound beyond loopback)'}\n",
-            flush=True,
-        )
+        print(banner(settings, "1 (this process, in memory)", generated_key), flush=True)
         await serving
     return 0

@@ -21,7 +21,7 @@ from edgevoice.node.node import Node
 from edgevoice.sfu.network import PortRange, set_media_address
 from edgevoice.sfu.peer import MediaConfig
 from edgevoice.signalling.app import create_app
-from edgevoice.signalling.service import SessionService
+from edgevoice.signalling.nodeagent import NodeAgent
 from edgevoice.signalling.settings import Settings
 from edgevoice.signalling.store import SessionStore, open_store
 
@@ -41,7 +41,7 @@ class Server:
     settings: Settings
     http: httpx.AsyncClient
     node_store: SessionStore
-    app_service: SessionService
+    agent: NodeAgent
 
     async def create_session(self, **body: object) -> dict[str, object]:
         response = await self.http.post(
@@ -52,8 +52,8 @@ class Server:
         return data
 
     async def service_tasks(self) -> None:
-        """Wait for the control plane's pending store updates (node callbacks)."""
-        await self.app_service.drain()
+        """Wait for the node's pending store updates (connected, ended)."""
+        await self.agent.drain()
 
     @property
     def auth(self) -> dict[str, str]:
@@ -105,7 +105,7 @@ async def running_server(**overrides: object) -> AsyncIterator[Server]:
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         try:
-            yield Server(url, node, settings, http, store, app.state.service)
+            yield Server(url, node, settings, http, store, app.state.agent)
         finally:
             server.should_exit = True
             async with asyncio.timeout(10):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ class Node:
         max_session_seconds: float = 3600.0,
         node_id: str = "local",
         region: str = "local",
+        event_sink: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.id = node_id
         self.region = region
@@ -35,12 +37,42 @@ class Node:
         self.max_session_seconds = max_session_seconds
         self.sessions: dict[str, LiveSession] = {}
         self.draining = False
+        self.started_at = time.time()
+        self._event_sink = event_sink
         self._logs: dict[str, EventLog] = {}
+        self._reserved: dict[str, float] = {}  # session id -> when its unused slot lapses
         self._ended_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
+        self._connected_listeners: list[Callable[[str], None]] = []
 
     @property
     def load(self) -> int:
-        return len(self.sessions)
+        """Live calls plus slots reserved for sessions not connected yet."""
+        self._lapse_reservations()
+        return len(self.sessions) + sum(1 for s in self._reserved if s not in self.sessions)
+
+    def _lapse_reservations(self) -> None:
+        now = time.time()
+        for session_id, until in list(self._reserved.items()):
+            if until < now:
+                del self._reserved[session_id]
+
+    def reserve(self, session_id: str, until: float) -> bool:
+        """Take a slot for a session from its creation (the in-memory directory's)."""
+        if self.draining:
+            return False
+        if session_id in self._reserved:
+            return True
+        if self.load >= self.max_sessions:
+            return False
+        self._reserved[session_id] = until
+        return True
+
+    def release(self, session_id: str) -> None:
+        self._reserved.pop(session_id, None)
+
+    def on_session_connected(self, callback: Callable[[str], None]) -> None:
+        """``callback(session_id)`` when a session's caller media connects."""
+        self._connected_listeners.append(callback)
 
     def on_session_ended(self, callback: Callable[[str, str, dict[str, Any]], None]) -> None:
         """``callback(session_id, reason, final)`` once a session's resources are released;
@@ -52,11 +84,14 @@ class Node:
         can follow a session from its creation."""
         log_ = self._logs.get(session_id)
         if log_ is None:
-            log_ = self._logs[session_id] = EventLog()
+            sink = self._event_sink
+            publish = None if sink is None else (lambda event: sink(session_id, event))
+            log_ = self._logs[session_id] = EventLog(on_append=publish)
         return log_
 
     def forget(self, session_id: str) -> None:
-        """A session that never went live has ended: close its event stream."""
+        """A session that never went live has ended: free its slot, close its events."""
+        self._reserved.pop(session_id, None)
         log_ = self._logs.pop(session_id, None)
         if log_ is not None:
             log_.close()
@@ -85,16 +120,18 @@ class Node:
         except KeyError:
             raise UnknownCall(f"session {session_id} is not live on node {self.id}") from None
 
-    def ensure_capacity(self) -> None:
-        """Raise AtCapacity unless one more session fits."""
+    def ensure_capacity(self, session_id: str | None = None) -> None:
+        """Raise AtCapacity unless one more session (or ``session_id``, whose slot is
+        reserved already) fits."""
         if self.draining:
             raise AtCapacity(f"node {self.id} is draining", retry_after=1)
-        if len(self.sessions) >= self.max_sessions:
+        others = self.load - (1 if session_id in self._reserved else 0)
+        if others >= self.max_sessions:
             raise AtCapacity(f"node {self.id} is at its limit of {self.max_sessions} sessions")
 
     async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
         """Start the session's media and bridge; returns the SDP answer."""
-        self.ensure_capacity()
+        self.ensure_capacity(session_id)
         model = make_model(settings, self.models, session_id)
         session = LiveSession(
             session_id,
@@ -106,6 +143,9 @@ class Node:
             max_seconds=self.max_session_seconds,
         )
         self.sessions[session_id] = session
+        self._reserved.pop(session_id, None)
+        for callback in self._connected_listeners:
+            session.on_connected(callback)
         try:
             return await session.connect(offer)
         except BaseException:
@@ -130,6 +170,8 @@ class Node:
             del self.sessions[session.id]
         self._logs.pop(session.id, None)
         reason = session.call.closed_reason or "closed"
+        if self._event_sink is not None:
+            self._event_sink(session.id, {"type": "session.ended", "reason": reason})
         final = {"stats": session.final_stats, "transcript": list(session.bridge.transcript)}
         for callback in self._ended_listeners:
             try:
@@ -137,7 +179,7 @@ class Node:
             except Exception:
                 log.exception("session-ended listener failed")
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, reason: str = "node shutting down") -> None:
         self.draining = True
         for session_id in list(self.sessions):
-            await self.sessions[session_id].close("node shutting down")
+            await self.sessions[session_id].close(reason)

@@ -1,9 +1,16 @@
-"""The FastAPI application: routes, problem handlers, the demo page, life cycle."""
+"""The FastAPI application: routes, problem handlers, the demo page, life cycle.
+
+One factory for every process kind:
+- ``edgevoice serve``: the public API and a node in one process (the default: the
+  in-memory store and directory; with ``--redis-url`` a cluster of one);
+- ``edgevoice signalling``: the public API alone, nodes found in Redis;
+- ``edgevoice node``: a node's public WHIP routes and its internal API.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from importlib import resources
 
 from fastapi import FastAPI
@@ -11,23 +18,50 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..cluster.directory import Directory, LocalDirectory
+from ..cluster.eventbus import EventBus, NodeEventBus
+from ..cluster.local import LocalNodeClient
 from ..node.node import Node
 from . import problems
-from .routes import health, sessions, whip
+from .nodeagent import NodeAgent
+from .routes import demo, health, internal, sessions, whip
 from .service import SessionService
 from .settings import Settings
 from .store import SessionStore, open_store
 
+Cleanup = Callable[[], Awaitable[None]]
 
-def create_app(settings: Settings, node: Node, store: SessionStore | None = None) -> FastAPI:
+
+def create_app(
+    settings: Settings,
+    node: Node | None,
+    store: SessionStore | None = None,
+    *,
+    directory: Directory | None = None,
+    bus: EventBus | None = None,
+    public_api: bool = True,
+    registered: Callable[[], bool] = lambda: True,
+    cleanups: Sequence[Cleanup] = (),
+) -> FastAPI:
     store = store or open_store(settings.redis_url)
-    svc = SessionService(settings, store, node)
+    if directory is None or bus is None:
+        if node is None:
+            raise ValueError("a process without a node needs the cluster's directory and bus")
+        directory = directory or LocalDirectory(node)
+        bus = bus or NodeEventBus(node)
+    svc = SessionService(settings, store, directory, bus)
+    agent = NodeAgent(node, store, directory) if node is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await node.shutdown()
-        await svc.drain()
+        if node is not None:
+            await node.shutdown()
+        if agent is not None:
+            await agent.drain()
+        for cleanup in cleanups:
+            await cleanup()
+        await directory.close()
         await store.close()
 
     app = FastAPI(
@@ -37,16 +71,25 @@ def create_app(settings: Settings, node: Node, store: SessionStore | None = None
         lifespan=lifespan,
     )
     app.state.service = svc
+    app.state.settings = settings
+    app.state.node = node
+    app.state.agent = agent
+    app.state.registered = registered
     problems.install(app)
-    app.include_router(sessions.router)
     app.include_router(whip.router)
     app.include_router(health.router)
+    if node is not None:
+        app.state.local_client = LocalNodeClient(node)
+        if settings.cluster_secret:
+            app.include_router(internal.router)
+    if public_api:
+        app.include_router(sessions.router)
+        app.include_router(demo.router)
+        web = resources.files("edgevoice.web")
+        app.mount("/static", StaticFiles(directory=str(web)), name="static")
 
-    web = resources.files("edgevoice.web")
-    app.mount("/static", StaticFiles(directory=str(web)), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(str(web / "index.html"), media_type="text/html")
+        @app.get("/", include_in_schema=False)
+        async def index() -> FileResponse:
+            return FileResponse(str(web / "index.html"), media_type="text/html")
 
     return app

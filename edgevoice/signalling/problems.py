@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..bridge.errors import BridgeError
+from ..cluster.errors import ClusterError, NoCapacity, NodeUnreachable, RemoteProblem
 from ..node.errors import AtCapacity, NodeError, UnknownCall, UnknownModel
 from ..sfu.errors import CallStateError, MediaError, OfferError, PortsExhausted
 from .errors import (
@@ -37,6 +38,15 @@ def as_problem(exc: BaseException) -> Problem:
     match exc:
         case Problem():
             return exc
+        case RemoteProblem():
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            problem = Problem(exc.detail, headers=headers, cause=exc)
+            problem.status, problem.title = exc.status, exc.title
+            return problem
+        case NoCapacity():
+            return Unavailable(str(exc), retry_after=exc.retry_after, cause=exc)
+        case NodeUnreachable():
+            return Unavailable(f"{exc}; try again shortly", retry_after=2, cause=exc)
         case AtCapacity():
             return Unavailable(str(exc), retry_after=exc.retry_after, cause=exc)
         case PortsExhausted():
@@ -59,7 +69,7 @@ def as_problem(exc: BaseException) -> Problem:
 def install(app: FastAPI) -> None:
     async def _known(request: Request, exc: Exception) -> JSONResponse:
         problem = as_problem(exc)
-        if type(problem) is Problem:
+        if type(problem) is Problem and not isinstance(exc, RemoteProblem):
             log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(
             problem.status, problem.title, problem.detail, request.url.path, problem.headers
@@ -67,7 +77,7 @@ def install(app: FastAPI) -> None:
 
     # Known errors of every plane answer here; anything else reaches the Exception
     # handler (same body), which Starlette runs last and then logs.
-    for cls in (Problem, MediaError, NodeError, BridgeError, Exception):
+    for cls in (Problem, MediaError, NodeError, BridgeError, ClusterError, Exception):
         app.add_exception_handler(cls, _known)
 
     @app.exception_handler(StarletteHTTPException)

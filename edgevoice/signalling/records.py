@@ -17,14 +17,17 @@ class SessionState(Enum):
     CONNECTED = "connected"
     CLOSED = "closed"  # ended by DELETE, dead peer, failure or the node
     EXPIRED = "expired"  # the secret's TTL passed unused
+    FAILED = "failed"  # its node was lost (stopped heartbeating) with the session on it
 
 
 SESSION_EDGES = {
     SessionState.CREATED: frozenset(
-        {SessionState.CONNECTING, SessionState.CLOSED, SessionState.EXPIRED}
+        {SessionState.CONNECTING, SessionState.CLOSED, SessionState.EXPIRED, SessionState.FAILED}
     ),
-    SessionState.CONNECTING: frozenset({SessionState.CONNECTED, SessionState.CLOSED}),
-    SessionState.CONNECTED: frozenset({SessionState.CLOSED}),
+    SessionState.CONNECTING: frozenset(
+        {SessionState.CONNECTED, SessionState.CLOSED, SessionState.FAILED}
+    ),
+    SessionState.CONNECTED: frozenset({SessionState.CLOSED, SessionState.FAILED}),
 }
 
 
@@ -48,9 +51,23 @@ class SessionRecord(BaseModel):
     connected_at: float | None = None
     ended_at: float | None = None
     end_reason: str | None = None
-    node_id: str | None = None
+    node_id: str | None = None  # the node holding the session's slot, from creation
+    node_region: str | None = None
     final_stats: dict[str, Any] | None = None
     transcript: list[dict[str, Any]] = Field(default_factory=list)
+
+    def can(self, wanted: SessionState) -> bool:
+        return StateMachine(self.state, SESSION_EDGES).can(wanted)
+
+    def end(self, state: SessionState, reason: str, at: float | None = None) -> bool:
+        """Move to a final state with its reason; False (and no change) if that edge is
+        not allowed, e.g. a late "closed" for a session that has already ended."""
+        if not self.can(state):
+            return False
+        self.move(state)
+        self.ended_at = time.time() if at is None else at
+        self.end_reason = reason
+        return True
 
     def move(self, wanted: SessionState) -> None:
         """Change state along an allowed edge (raises IllegalTransition otherwise)."""
@@ -60,4 +77,4 @@ class SessionRecord(BaseModel):
 
     @property
     def finished(self) -> bool:
-        return self.state in (SessionState.CLOSED, SessionState.EXPIRED)
+        return self.state in (SessionState.CLOSED, SessionState.EXPIRED, SessionState.FAILED)

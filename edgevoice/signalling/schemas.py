@@ -29,6 +29,12 @@ class CreateSession(BaseModel):
     audio_format: Literal["pcm16", "pcmu"] = Field(
         "pcm16", description="audio on the model socket: PCM16 24 kHz or G.711 μ-law"
     )
+    region: str | None = Field(
+        None,
+        max_length=64,
+        description="preferred region for the media node (else the signalling's own; "
+        "other regions when it has no room)",
+    )
 
 
 class ClientSecret(BaseModel):
@@ -44,3 +50,4 @@ class SessionCreated(BaseModel):
     whip_url: str
     ice_servers: list[dict[str, Any]]
     expires_at: int
+    node: dict[str, str] = Field(description="the media node that holds the session: id, region")

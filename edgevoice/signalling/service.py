@@ -1,19 +1,25 @@
-"""The control plane's decisions, between thin routes and the node.
+"""The control plane's decisions, between thin routes and the nodes.
 
 Every public operation of the API is one method here; routes only translate HTTP.
+Nodes are reached only through the cluster's ``Directory`` and ``NodeClient``: the
+node may be in this process (``edgevoice serve``) or behind its internal API.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ..bridge.model import SessionSettings
-from ..node.node import Node
+from ..cluster import placement
+from ..cluster.directory import Directory
+from ..cluster.errors import NoCapacity, NodeUnreachable
+from ..cluster.eventbus import EventBus
+from ..cluster.nodeapi import NodeClient
 from ..sfu import sdp
 from . import auth
 from .errors import (
@@ -31,9 +37,10 @@ from .store import SessionStore
 from .turn import ice_servers_for
 
 log = logging.getLogger(__name__)
+NODE_LOST = "node_lost"
 
 
-def _settings_of(record: SessionRecord) -> SessionSettings:
+def settings_of(record: SessionRecord) -> SessionSettings:
     return SessionSettings(
         model=record.model,
         instructions=record.instructions,
@@ -47,22 +54,42 @@ def _settings_of(record: SessionRecord) -> SessionSettings:
 
 
 class SessionService:
-    def __init__(self, settings: Settings, store: SessionStore, node: Node) -> None:
+    def __init__(
+        self, settings: Settings, store: SessionStore, directory: Directory, bus: EventBus
+    ) -> None:
         self.settings = settings
         self.store = store
-        self.node = node
-        self._tasks: set[asyncio.Task[None]] = set()
-        node.on_session_ended(self._ended)
+        self.directory = directory
+        self.bus = bus
 
     # sessions ----------------------------------------------------------------
     async def create(self, body: CreateSession, base_url: str) -> SessionCreated:
         model = body.model or self.settings.model
-        self.node.check_model(model)
-        secret = auth.new_client_secret()
         now = time.time()
+        nodes = await self.directory.nodes()
+        if not any(model in n.models for n in nodes if n.alive(now)):
+            offered = placement.models_offered(nodes, now)
+            if not offered:
+                raise NoCapacity("no media node is registered; try again shortly", retry_after=5)
+            raise BadRequest(
+                f"unknown model {model!r}: the nodes here offer {', '.join(offered)}"
+                + ("" if "gpt-realtime" in offered else " (a realtime model needs OPENAI_API_KEY)")
+            )
         ttl = body.ttl_seconds or self.settings.session_ttl_seconds
+        session_id = "sess_" + secrets.token_hex(12)
+        ranked = placement.rank(
+            nodes, model=model, now=now, region=body.region, home_region=self.settings.region
+        )
+        chosen = None
+        for node in ranked:
+            if await self.directory.reserve(node, session_id, now + ttl):
+                chosen = node
+                break
+        if chosen is None:
+            raise NoCapacity("every node is at its session limit or draining", retry_after=5)
+        secret = auth.new_client_secret()
         record = SessionRecord(
-            id="sess_" + secrets.token_hex(12),
+            id=session_id,
             secret_hash=auth.hash_secret(secret),
             model=model,
             instructions=body.instructions,
@@ -75,15 +102,22 @@ class SessionService:
             metadata=body.metadata,
             created_at=now,
             expires_at=now + ttl,
+            node_id=chosen.id,
+            node_region=chosen.region,
         )
-        await self.store.put(record)
+        try:
+            await self.store.put(record)
+        except BaseException:
+            await self.directory.release(chosen.id, session_id)
+            raise
         return SessionCreated(
             id=record.id,
             model=model,
             client_secret=ClientSecret(value=secret, expires_at=int(record.expires_at)),
-            whip_url=base_url.rstrip("/") + "/v1/whip",
+            whip_url=(chosen.url or base_url).rstrip("/") + "/v1/whip",
             ice_servers=self.ice_servers(record),
             expires_at=int(record.expires_at),
+            node=chosen.public(),
         )
 
     def ice_servers(self, record: SessionRecord) -> list[dict[str, Any]]:
@@ -93,27 +127,49 @@ class SessionService:
         )
 
     async def record(self, session_id: str) -> SessionRecord:
+        """The record, after settling what time and the cluster decided since it was
+        written: an unused secret that expired, a node that was lost."""
         record = await self.store.get(session_id)
         if record is None:
             raise NotFound(f"no session {session_id}")
         if record.state is SessionState.CREATED and record.expires_at < time.time():
-            record.move(SessionState.EXPIRED)
-            record.ended_at = record.expires_at
-            record.end_reason = "client secret expired unused"
-            await self.store.put(record)
-            self.node.forget(record.id)
+            record = await self._finish(
+                session_id, SessionState.EXPIRED, "client secret expired unused"
+            )
+        elif not record.finished and record.node_id:
+            if not await self.directory.alive(record.node_id):
+                record = await self._finish(session_id, SessionState.FAILED, NODE_LOST)
+        return record
+
+    async def _finish(self, session_id: str, state: SessionState, reason: str) -> SessionRecord:
+        """End a record that no live call will end (nothing live, or its node is gone)."""
+
+        def change(record: SessionRecord) -> bool:
+            at = record.expires_at if state is SessionState.EXPIRED else None
+            return record.end(state, reason, at)
+
+        record = await self.store.update(session_id, change)
+        if record is None:
+            raise NotFound(f"no session {session_id}")
+        if record.node_id:
+            await self.directory.release(record.node_id, session_id)
         return record
 
     async def describe(self, session_id: str) -> dict[str, Any]:
         record = await self.record(session_id)
         out = record.model_dump(mode="json", exclude={"secret_hash", "resource_id", "etag"})
-        live = self.node.sessions.get(session_id)
-        if live is not None:
-            out["stats"] = await live.stats()
-            out["transcript"] = list(live.bridge.transcript)
-        else:
-            out["stats"] = record.final_stats
-        out.pop("final_stats", None)
+        out["node"] = {"id": record.node_id, "region": record.node_region}
+        for key in ("node_id", "node_region", "final_stats"):
+            out.pop(key, None)
+        out["stats"] = record.final_stats
+        if record.state in (SessionState.CONNECTING, SessionState.CONNECTED) and record.node_id:
+            try:
+                live = await (await self.directory.client(record.node_id)).stats(session_id)
+            except NodeUnreachable:
+                live = None
+            if live is not None:
+                out["stats"] = live["stats"]
+                out["transcript"] = live["transcript"]
         return out
 
     async def delete(self, session_id: str) -> None:
@@ -121,15 +177,37 @@ class SessionService:
         await self._end(record, "deleted by API")
 
     async def _end(self, record: SessionRecord, reason: str) -> None:
-        if record_live(self.node, record.id):
-            await self.node.close(record.id, reason)  # _ended() updates the record
+        if record.finished:
             return
-        if not record.finished:
-            record.move(SessionState.CLOSED)
-            record.ended_at = time.time()
-            record.end_reason = reason
-            await self.store.put(record)
-            self.node.forget(record.id)
+        if record.state is not SessionState.CREATED and record.node_id:
+            client = await self._client(record)
+            if await client.delete(record.id, reason):
+                return  # the node's own "ended" report updates the record
+        await self._finish(record.id, SessionState.CLOSED, reason)
+
+    async def _client(self, record: SessionRecord) -> NodeClient:
+        """The owner's interface; a lost owner fails the session (and says so)."""
+        assert record.node_id is not None
+        try:
+            return await self.directory.client(record.node_id)
+        except NodeUnreachable:
+            await self._finish(record.id, SessionState.FAILED, NODE_LOST)
+            raise NotFound(f"session {record.id} was lost with its node {record.node_id}") from None
+
+    async def events(self, session_id: str) -> AsyncIterator[dict[str, Any]]:
+        record = await self.record(session_id)
+
+        async def over() -> bool:
+            try:
+                return (await self.record(session_id)).finished
+            except NotFound:
+                return True
+
+        async def stream() -> AsyncIterator[dict[str, Any]]:
+            async for event in self.bus.follow(record.id, over):
+                yield event
+
+        return stream()
 
     # WHIP ----------------------------------------------------------------------
     async def authorize_secret(self, header: str | None) -> SessionRecord:
@@ -151,24 +229,33 @@ class SessionService:
         summary = sdp.summarize_offer(offer)
         if not summary.audio_sending():
             raise BadRequest("the WHIP offer must send audio (sendonly or sendrecv)")
-        self.node.ensure_capacity()  # before claiming: a busy node must not burn the session
+        client = await self._client(record)
         if not await self.store.claim(record.id):
             raise Conflict(f"session {record.id} is already being connected")
-        record.move(SessionState.CONNECTING)
-        record.resource_id = auth.new_resource_id()
-        record.node_id = self.node.id
-        await self.store.put(record)
+        resource_id = auth.new_resource_id()
+
+        def connecting(r: SessionRecord) -> bool:
+            if not r.can(SessionState.CONNECTING):
+                return False
+            r.move(SessionState.CONNECTING)
+            r.resource_id = resource_id
+            return True
+
+        record = await self.store.update(record.id, connecting) or record
+        if record.resource_id != resource_id:
+            raise Conflict(f"session {record.id} is already {record.state.value}")
         try:
-            answer = await self.node.connect_caller(record.id, _settings_of(record), offer)
+            answer = await client.answer(record.id, settings_of(record), offer)
         except BaseException:
-            record.move(SessionState.CLOSED)
-            record.ended_at = time.time()
-            record.end_reason = "setup failed"
-            await self.store.put(record)
+            await self._finish(record.id, SessionState.CLOSED, "setup failed")
             raise
-        record.etag = '"' + hashlib.sha256(answer.encode()).hexdigest()[:16] + '"'
-        await self.store.put(record)
-        self.node.get(record.id).on_connected(self._connected)
+        etag = '"' + hashlib.sha256(answer.encode()).hexdigest()[:16] + '"'
+
+        def tagged(r: SessionRecord) -> bool:
+            r.etag = etag
+            return True
+
+        record = await self.store.update(record.id, tagged) or record
         return record, answer
 
     async def _resource(self, resource_id: str, header: str | None) -> SessionRecord:
@@ -176,7 +263,7 @@ class SessionService:
         if record is None:
             raise NotFound("no such WHIP resource")
         token = auth.bearer_token(header)
-        if token is None or auth.hash_secret(token) != record.secret_hash:
+        if token is None or not auth.same_secret(auth.hash_secret(token), record.secret_hash):
             raise Unauthorized("this resource needs the session's client secret as Bearer token")
         return await self.record(record.id)
 
@@ -191,7 +278,7 @@ class SessionService:
             raise Unprocessable("ICE restart is not supported: start a new session")
         if if_match and if_match.strip() not in ("*", '"*"', record.etag):
             raise PreconditionFailed("If-Match does not match the resource's ETag")
-        await self.node.get(record.id).call.add_remote_candidates(frag.candidates)
+        await (await self._client(record)).patch(record.id, frag.candidates)
 
     async def whip_delete(self, resource_id: str, header: str | None) -> None:
         record = await self._resource(resource_id, header)
@@ -200,55 +287,22 @@ class SessionService:
         await self._end(record, "deleted by WHIP client")
 
     # WHEP ----------------------------------------------------------------------
-    async def whep_offer(self, session_id: str, offer: str) -> tuple[str, str]:
+    async def _live(self, session_id: str) -> tuple[SessionRecord, NodeClient]:
         record = await self.record(session_id)
         if record.finished:
             raise NotFound(f"session {session_id} has ended")
-        if not record_live(self.node, record.id):
+        if record.state is SessionState.CREATED:
             raise Conflict(f"session {session_id} has no caller yet; listen after it connects")
-        return await self.node.add_listener(session_id, offer)
+        return record, await self._client(record)
+
+    async def whep_offer(self, session_id: str, offer: str) -> tuple[str, str]:
+        _, client = await self._live(session_id)
+        return await client.listen(session_id, offer)
 
     async def whep_delete(self, session_id: str, listener_id: str) -> None:
-        await self.record(session_id)
-        if not record_live(self.node, session_id) or not await self.node.remove_listener(
-            session_id, listener_id
-        ):
+        try:
+            _, client = await self._live(session_id)
+        except Conflict:
+            raise NotFound("no such listener") from None
+        if not await client.unlisten(session_id, listener_id):
             raise NotFound("no such listener")
-
-    # node callbacks -------------------------------------------------------------
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _connected(self, session_id: str) -> None:
-        async def update() -> None:
-            record = await self.store.get(session_id)
-            if record is not None and record.state is SessionState.CONNECTING:
-                record.move(SessionState.CONNECTED)
-                record.connected_at = time.time()
-                await self.store.put(record)
-
-        self._spawn(update())
-
-    def _ended(self, session_id: str, reason: str, final: dict[str, Any]) -> None:
-        async def update() -> None:
-            record = await self.store.get(session_id)
-            if record is None or record.finished:
-                return
-            record.move(SessionState.CLOSED)
-            record.ended_at = time.time()
-            record.end_reason = reason
-            record.final_stats = final.get("stats")
-            record.transcript = final.get("transcript", [])
-            await self.store.put(record)
-
-        self._spawn(update())
-
-    async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def record_live(node: Node, session_id: str) -> bool:
-    return session_id in node.sessions

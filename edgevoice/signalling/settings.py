@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     local_model_url: str | None = Field(
         None, description="offline model server URL (serve starts one when unset)"
     )
+    # cluster ------------------------------------------------------------------
+    region: str = Field("local", description="region of this node (placement prefers the "
+                        "session's hinted region, else the signalling's own)")  # fmt: skip
+    node_id: str | None = Field(None, description="this node's id (default: host-port)")
+    advertise_url: str | None = Field(
+        None, description="HTTP base URL clients reach this node at (default: from host/port)"
+    )
+    cluster_secret: str | None = Field(
+        None, description="shared secret of the nodes' internal API (required in a cluster)"
+    )
+    drain_seconds: float = Field(
+        300, ge=0, description="on SIGTERM a node lets live calls run this long, then ends them"
+    )
+    nodes: str = Field("1", description="serve: node processes, a number or 'auto' (one per core)")
 
     @field_validator("ice_servers", mode="before")
     @classmethod
@@ -56,6 +70,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("nodes")
+    @classmethod
+    def _nodes(cls, value: str) -> str:
+        if value != "auto" and not (value.isdigit() and int(value) >= 1):
+            raise ValueError("nodes is a number of processes (1 or more) or 'auto'")
+        return value
+
+    @property
+    def node_count(self) -> int:
+        import os
+
+        return (os.cpu_count() or 1) if self.nodes == "auto" else int(self.nodes)
 
     @property
     def demo_enabled(self) -> bool:

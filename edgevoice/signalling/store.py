@@ -3,16 +3,26 @@
 Records are looked up by id, by the hash of their client secret and by their WHIP
 resource id. Finished records are kept for ``keep_seconds`` so their stats and
 transcript stay readable, then dropped.
+
+``put`` writes a new record; every later change goes through ``update``, a
+compare-and-set (WATCH/MULTI in Redis): the change function sees the current record and
+says whether to write, so two processes never overwrite each other's news and a late
+write never resurrects a session that has ended (the state machine refuses the edge).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-import redis.asyncio as redis
+from redis.exceptions import WatchError
 
+from ..cluster.redisconn import connect
 from .records import SessionRecord
+
+Change = Callable[[SessionRecord], bool]
+CAS_ATTEMPTS = 20
 
 KEEP_FINISHED_SECONDS = 3600
 
@@ -21,6 +31,10 @@ class SessionStore(Protocol):
     async def put(self, record: SessionRecord) -> None: ...
 
     async def get(self, session_id: str) -> SessionRecord | None: ...
+
+    async def update(self, session_id: str, change: Change) -> SessionRecord | None:
+        """Apply ``change`` to the current record atomically; written only if it returns
+        True. The record as it now stands, or None if there is no such record."""
 
     async def by_secret(self, secret_hash: str) -> SessionRecord | None: ...
 
@@ -68,6 +82,12 @@ class MemoryStore:
             return None
         return entry[0].model_copy(deep=True)
 
+    async def update(self, session_id: str, change: Change) -> SessionRecord | None:
+        record = await self.get(session_id)  # no await between read and write: atomic
+        if record is not None and change(record):
+            await self.put(record)
+        return record
+
     async def by_secret(self, secret_hash: str) -> SessionRecord | None:
         session_id = self._secrets.get(secret_hash)
         return None if session_id is None else await self.get(session_id)
@@ -93,7 +113,7 @@ class RedisStore:
     """Records as JSON under ``{prefix}session:{id}``, with index keys, all with TTLs."""
 
     def __init__(self, url: str, prefix: str = "edgevoice:") -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
         self._prefix = prefix
 
     def _key(self, kind: str, value: str) -> str:
@@ -103,13 +123,39 @@ class RedisStore:
         return bool(await self._redis.ping())
 
     async def put(self, record: SessionRecord) -> None:
-        ttl = max(1, int(_retention(record, time.time())))
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key("session", record.id), record.model_dump_json(), ex=ttl)
-            pipe.set(self._key("secret", record.secret_hash), record.id, ex=ttl)
-            if record.resource_id:
-                pipe.set(self._key("resource", record.resource_id), record.id, ex=ttl)
+            self._write(pipe, record)
             await pipe.execute()
+
+    def _write(self, pipe: Any, record: SessionRecord) -> None:
+        ttl = max(1, int(_retention(record, time.time())))
+        pipe.set(self._key("session", record.id), record.model_dump_json(), ex=ttl)
+        pipe.set(self._key("secret", record.secret_hash), record.id, ex=ttl)
+        if record.resource_id:
+            pipe.set(self._key("resource", record.resource_id), record.id, ex=ttl)
+
+    async def update(self, session_id: str, change: Change) -> SessionRecord | None:
+        key = self._key("session", session_id)
+        pipe: Any = self._redis.pipeline(transaction=True)
+        async with pipe:
+            for _ in range(CAS_ATTEMPTS):
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    if raw is None:
+                        await pipe.reset()
+                        return None
+                    record = SessionRecord.model_validate_json(raw)
+                    if not change(record):
+                        await pipe.reset()
+                        return record
+                    pipe.multi()
+                    self._write(pipe, record)
+                    await pipe.execute()
+                    return record
+                except WatchError:
+                    await pipe.reset()
+        raise RuntimeError(f"session {session_id}: record changed {CAS_ATTEMPTS} times under us")
 
     async def get(self, session_id: str) -> SessionRecord | None:
         raw = await self._redis.get(self._key("session", session_id))

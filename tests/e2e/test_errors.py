@@ -34,7 +34,7 @@ def problem(response: httpx.Response, status: int, needle: str) -> dict[str, Any
 
 
 async def test_error_cases_leave_a_live_call_alone(make_server: Callable[..., Any]) -> None:
-    async with make_server(max_sessions=1, max_body_bytes=8192) as server:
+    async with make_server(max_sessions=3, max_body_bytes=8192) as server:
         await _run_error_cases(server)
 
 
@@ -89,10 +89,12 @@ async def _run_error_cases(server: Server) -> None:
             415,
             "application/sdp",
         )  # fmt: skip
-        # 503 + Retry-After: the node's one slot is taken by the live call
-        busy = problem(await server.whip(secret, good_offer), 503, "limit")
-        assert busy["status"] == 503
-        assert int((await server.whip(secret, good_offer)).headers["retry-after"]) > 0
+        # 503 + Retry-After: a session holds its slot from creation (the expired one
+        # gave its slot back), so with the live call, `other` and one more, it is full
+        await server.create_session()
+        full = await http.post("/v1/sessions", json={"model": "echo"}, headers=server.auth)
+        problem(full, 503, "limit")
+        assert int(full.headers["retry-after"]) > 0
         # 400 on a bad session body
         problem(
             await http.post("/v1/sessions", json={"ttl_seconds": 1}, headers=server.auth),

@@ -1,55 +1,37 @@
-"""Liveness, readiness and the demo-only session endpoint."""
+"""Liveness and readiness."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..errors import NotFound
-from ..http import service
-from ..schemas import CreateSession, SessionCreated
+from ...node.node import Node
 
-router = APIRouter()
-
-DEMO_TOOL = {
-    "type": "function",
-    "name": "get_time",
-    "description": "The current local time of the server.",
-    "parameters": {"type": "object", "properties": {}},
-}
+router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", tags=["health"])
+@router.get("/healthz")
 async def healthz() -> dict[str, str]:
+    """The process answers HTTP (a signalling instance, or a node, even while draining)."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", tags=["health"])
+@router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    svc = service(request)
-    node = svc.node
-    ready = node.load < node.max_sessions and not node.draining
-    body = {"ready": ready, "sessions": node.load, "max_sessions": node.max_sessions}
+    """A node: 200 once it is registered and can take sessions; 503 while draining,
+    full, or unable to reach the cluster's Redis. A signalling alone: 200."""
+    node: Node | None = request.app.state.node
+    if node is None:
+        return JSONResponse({"ready": True, "role": "signalling"})
+    registered = request.app.state.registered()
+    ready = registered and node.load < node.max_sessions and not node.draining
+    body = {
+        "ready": ready,
+        "node": node.id,
+        "region": node.region,
+        "sessions": node.load,
+        "max_sessions": node.max_sessions,
+        "draining": node.draining,
+        "registered": registered,
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
-
-
-@router.get("/v1/demo/config", tags=["demo"])
-async def demo_config(request: Request) -> dict[str, object]:
-    """What the demo page may offer: the models this node can run, and its default."""
-    svc = service(request)
-    if not svc.settings.demo_enabled:
-        raise NotFound("the demo endpoint is off on this server")
-    return {"models": svc.node.available_models(), "default_model": svc.settings.model}
-
-
-@router.post("/v1/demo/sessions", status_code=201, response_model=SessionCreated, tags=["demo"])
-async def demo_session(request: Request, body: CreateSession | None = None) -> SessionCreated:
-    """For the demo page only: a session without the API key. On by default only when
-    the server binds a loopback address (``--demo`` / ``EDGEVOICE_DEMO`` to change)."""
-    svc = service(request)
-    if not svc.settings.demo_enabled:
-        raise NotFound("the demo endpoint is off on this server")
-    body = body or CreateSession.model_validate({})
-    if not body.tools and (body.model or svc.settings.model) == "local":
-        body.tools = [DEMO_TOOL]  # so the demo exercises the tool path offline
-    return await svc.create(body, str(request.base_url))

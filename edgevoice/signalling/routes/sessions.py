@@ -37,13 +37,11 @@ async def delete_session(session_id: str, request: Request) -> Response:
 @router.get("/{session_id}/events")
 async def session_events(session_id: str, request: Request) -> StreamingResponse:
     """Server-sent events: transcripts, state changes, latency figures, errors."""
-    svc = service(request)
-    await svc.record(session_id)
-    log = svc.node.event_log(session_id)
+    events = await service(request).events(session_id)
 
     async def stream() -> AsyncIterator[str]:
         yield ": edgevoice session events\n\n"
-        async for event in log.follow():
+        async for event in events:
             yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
     return StreamingResponse(

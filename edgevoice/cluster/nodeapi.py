@@ -1,0 +1,62 @@
+"""The one interface through which the control plane reaches a session on a node.
+
+Two implementations: ``local.LocalNodeClient`` (the node lives in this process) and
+``remote.RemoteNodeClient`` (the node's internal HTTP API, with the cluster secret).
+Nothing else in the control plane knows where a node lives.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..bridge.model import SessionSettings
+
+Candidate = tuple[str | None, str]  # (mid, "candidate:...") as trickled by a WHIP client
+
+
+class NodeClient(Protocol):
+    node_id: str
+
+    async def answer(self, session_id: str, settings: SessionSettings, offer: str) -> str:
+        """Start the session's call and bridge from the caller's offer; the SDP answer."""
+
+    async def patch(self, session_id: str, candidates: tuple[Candidate, ...]) -> int:
+        """Add trickled caller candidates; how many were taken."""
+
+    async def delete(self, session_id: str, reason: str) -> bool:
+        """End the live call (False: nothing live there)."""
+
+    async def listen(self, session_id: str, offer: str) -> tuple[str, str]:
+        """Add a WHEP listener; (listener id, SDP answer)."""
+
+    async def unlisten(self, session_id: str, listener_id: str) -> bool:
+        """Remove a listener (False: no such listener)."""
+
+    async def stats(self, session_id: str) -> dict[str, Any] | None:
+        """``{"stats": …, "transcript": […]}`` of the live call, None if not live there."""
+
+
+def settings_to_json(settings: SessionSettings) -> dict[str, Any]:
+    return {
+        "model": settings.model,
+        "instructions": settings.instructions,
+        "voice": settings.voice,
+        "turn_detection": settings.turn_detection,
+        "tools": list(settings.tools),
+        "input_transcription": settings.input_transcription,
+        "webhook_url": settings.webhook_url,
+        "audio_format": settings.audio_format,
+    }
+
+
+def settings_from_json(data: dict[str, Any]) -> SessionSettings:
+    return SessionSettings(
+        model=str(data["model"]),
+        instructions=data.get("instructions"),
+        voice=data.get("voice"),
+        turn_detection=data.get("turn_detection"),
+        tools=tuple(data.get("tools") or ()),
+        input_transcription=data.get("input_transcription"),
+        webhook_url=data.get("webhook_url"),
+        audio_format=str(data.get("audio_format") or "pcm16"),
+    )

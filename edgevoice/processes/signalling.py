@@ -1,0 +1,47 @@
+"""``edgevoice signalling``: the control plane alone, stateless; run as many as you like.
+
+Sessions, placement, slots and event streams live in Redis; nodes are found there and
+reached through their internal API. Every instance answers every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..cluster.directory import RedisDirectory
+from ..cluster.eventbus import RedisEventBus
+from ..cluster.redisconn import connect
+from ..signalling.app import create_app
+from ..signalling.settings import Settings
+from ..signalling.store import RedisStore
+from .cluster import require_cluster
+from .http import HttpServer, on_signals
+
+
+async def run_signalling(settings: Settings, *, banner: bool = True) -> int:
+    require_cluster(settings, "signalling")
+    assert settings.redis_url is not None and settings.cluster_secret is not None
+    redis = connect(settings.redis_url)
+    app = create_app(
+        settings,
+        None,
+        RedisStore(settings.redis_url),
+        directory=RedisDirectory(redis, settings.cluster_secret),
+        bus=RedisEventBus(redis),
+        cleanups=[redis.aclose],
+    )
+    server = HttpServer(app, settings.host, settings.port)
+    if not await server.start():
+        return 1
+    stopping = asyncio.Event()
+    on_signals(stopping.set)
+    if banner:
+        print(
+            f"edgevoice signalling ready: http://{settings.host}:{settings.port}/ "
+            f"(region {settings.region}, demo page {'on' if settings.demo_enabled else 'off'})",
+            flush=True,
+        )
+    await stopping.wait()
+    server.stop()
+    await server.wait()
+    return 0
