@@ -170,7 +170,7 @@ class Bridge:
                 await self._barge_in()
                 self._emit({"type": "speech_started", "item_id": event.item_id})
             case ev.SpeechStopped():
-                self.turns.speech_stopped(event.item_id, event.audio_end_ms)
+                self.turns.speech_stopped(event.item_id, event.audio_end_ms, time.perf_counter())
                 self._emit({"type": "speech_stopped", "item_id": event.item_id})
             case ev.InputTranscript():
                 self._transcript("user", event.item_id, event.transcript)
@@ -190,6 +190,8 @@ class Bridge:
                 spoken.final = event.transcript
                 if self.playout.current_item != event.item_id and not self.playout.queued_frames:
                     self._played(event.item_id)  # nothing of it left to play
+            case ev.OutputItemAdded():
+                self.turns.answer_decided(time.perf_counter())
             case ev.ResponseCreated():
                 self._emit({"type": "response.created", "response_id": event.response_id})
             case ev.ResponseDone():

@@ -74,6 +74,15 @@ class ResponseCreated:
 
 
 @dataclass(slots=True, frozen=True)
+class OutputItemAdded:
+    """The model has decided what to answer (after its transcription, before audio)."""
+
+    response_id: str
+    item_id: str
+    type: Literal["response.output_item.added"] = "response.output_item.added"
+
+
+@dataclass(slots=True, frozen=True)
 class ResponseDone:
     response_id: str
     status: str
@@ -116,6 +125,7 @@ ModelEvent = (
     | SpeechStarted
     | SpeechStopped
     | ResponseCreated
+    | OutputItemAdded
     | ResponseDone
     | FunctionCall
     | ModelError

@@ -138,6 +138,12 @@ def translate(data: Mapping[str, Any]) -> Translated:
             return ev.SpeechStopped(_field(data, "item_id", str), _field(data, "audio_end_ms", int))
         case "response.created":
             return ev.ResponseCreated(_field(_response(data), "id", str))
+        case "response.output_item.added":
+            item = data.get("item")
+            item_id = item.get("id") if isinstance(item, Mapping) else None
+            return ev.OutputItemAdded(
+                _field(data, "response_id", str), item_id if isinstance(item_id, str) else ""
+            )
         case "response.done":
             response = _response(data)
             status = response.get("status")

@@ -4,7 +4,11 @@ A turn runs from the end of the caller's speech (the model's ``speech_stopped``
 position, mapped back to when that audio arrived at this node) to the first reply
 packet sent back to the caller. Its parts: the bridge's ingress for the last speech
 frame, the model's time to first audio (from that frame being handed over to the
-first reply delta), and the bridge's egress for the first reply frame.
+first reply delta), and the bridge's egress for the first reply frame. The model's
+time is split by what the bridge sees of it: the wait for silence (until
+``speech_stopped`` arrives), the answer decided (``response.output_item.added``:
+transcription and reply text done), and the first audio (synthesis of the first
+sentence).
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ class Turn:
     model_first_audio_ms: float
     ingress_ms: float
     egress_ms: float
+    silence_wait_ms: float | None = None  # last speech frame handed → speech_stopped here
+    answer_decided_ms: float | None = None  # speech_stopped → output item added
+    first_audio_ms: float | None = None  # output item added (or speech_stopped) → first delta
 
 
 @dataclass(slots=True)
@@ -32,6 +39,8 @@ class _Pending:
     item_id: str
     speech_end: float  # arrival of the last speech frame (perf_counter)
     handed: float  # when that frame reached the model
+    stopped: float  # when speech_stopped reached the bridge
+    decided: float | None = None
     first_audio: float | None = None
 
 
@@ -49,14 +58,18 @@ class TurnClock:
         self._input_ms += FRAME_MS
         self._frames.append((self._input_ms, arrival, handed))
 
-    def speech_stopped(self, item_id: str, audio_end_ms: int) -> None:
+    def speech_stopped(self, item_id: str, audio_end_ms: int, now: float) -> None:
         for end_ms, arrival, handed in self._frames:
             if end_ms >= audio_end_ms:
-                self._pending = _Pending(item_id, arrival, handed)
+                self._pending = _Pending(item_id, arrival, handed, now)
                 return
         if self._frames:  # the position is past what we sent: use the newest frame
             _, arrival, handed = self._frames[-1]
-            self._pending = _Pending(item_id, arrival, handed)
+            self._pending = _Pending(item_id, arrival, handed, now)
+
+    def answer_decided(self, now: float) -> None:
+        if self._pending is not None and self._pending.decided is None:
+            self._pending.decided = now
 
     def speech_started(self) -> None:
         self._pending = None
@@ -78,6 +91,13 @@ class TurnClock:
             model_first_audio_ms=round((pending.first_audio - pending.handed) * 1000, 1),
             ingress_ms=round((pending.handed - pending.speech_end) * 1000, 2),
             egress_ms=round((sent - frame_origin) * 1000, 2),
+            silence_wait_ms=round((pending.stopped - pending.handed) * 1000, 1),
+            answer_decided_ms=None
+            if pending.decided is None
+            else round((pending.decided - pending.stopped) * 1000, 1),
+            first_audio_ms=round(
+                (pending.first_audio - (pending.decided or pending.stopped)) * 1000, 1
+            ),
         )
         self.turns.append(turn)
         self.voice_to_voice.record(turn.voice_to_voice_ms / 1000)

@@ -11,6 +11,26 @@ from .audio import Samples, resample
 from .errors import ModelLoadError
 
 VOLUME = 0.8  # piper peak-normalises each sentence; leave headroom for resampling
+LEAD_RMS = 0.01  # a 10 ms window quieter than this (about -40 dBFS) before speech is cut
+LEAD_KEEP_S = 0.005  # keep this much of the quiet before the first sound (no click)
+
+
+def trim_leading_silence(audio: np.ndarray, rate: int) -> np.ndarray:
+    """``audio`` (float, -1..1) from just before its first audible 10 ms window (pure).
+
+    Piper starts most sentences with ~50 ms of silence: a caller would wait that much
+    longer for the reply's first sound.
+    """
+    window = max(1, rate // 100)
+    n = audio.size // window
+    if n == 0:
+        return audio
+    blocks = audio[: n * window].reshape(n, window)
+    loud = np.flatnonzero(np.sqrt(np.mean(blocks**2, axis=1)) >= LEAD_RMS)
+    if loud.size == 0:
+        return audio
+    start = max(0, int(loud[0]) * window - int(LEAD_KEEP_S * rate))
+    return audio[start:]
 
 
 def joe_voice_path() -> Path:
@@ -49,7 +69,7 @@ class Synthesizer:
             sentences = self._voice.phonemize(text)
         config = self._config_type(length_scale=1.0 / speed, volume=VOLUME)
         pieces: list[Samples] = []
-        for phonemes in sentences:
+        for index, phonemes in enumerate(sentences):
             if not phonemes:
                 continue
             ids = self._voice.phonemes_to_ids(phonemes)
@@ -57,6 +77,8 @@ class Synthesizer:
             peak = float(np.max(np.abs(audio))) if audio.size else 0.0
             if peak > 1e-8:
                 audio = audio / peak * VOLUME
+            if index == 0:
+                audio = trim_leading_silence(audio, self.sample_rate)
             pieces.append((np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16))
         if not pieces:
             return np.zeros(0, dtype=np.int16)

@@ -191,3 +191,14 @@ def test_input_buffer_clock() -> None:
     assert (buffer.start_ms, buffer.end_ms) == (700, 1000)
     assert buffer.take().size == 4_800
     assert (buffer.start_ms, buffer.duration_ms) == (1000, 0)
+
+
+def test_leading_silence_is_cut_to_a_few_ms_before_the_first_sound() -> None:
+    from edgevoice.modelserver.tts import trim_leading_silence
+
+    rate = 22050
+    quiet = np.zeros(rate // 20, np.float32)  # 50 ms
+    sound = np.full(rate // 10, 0.3, np.float32)
+    trimmed = trim_leading_silence(np.concatenate([quiet, sound]), rate)
+    assert len(sound) <= len(trimmed) <= len(sound) + rate // 100
+    assert trim_leading_silence(quiet, rate).size == quiet.size  # all quiet: untouched
