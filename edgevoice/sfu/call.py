@@ -17,14 +17,13 @@ from enum import Enum
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver
-from aiortc.sdp import candidate_from_sdp
 
 from ..statemachine import StateMachine
 from . import sdp
-from .errors import CallStateError, OfferError
+from .errors import CallStateError, MediaError, OfferError
 from .fanout import Publication
 from .frames import EncodedFrame, FrameSink
-from .peer import MediaConfig, apply_offer, make_answer
+from .peer import MediaConfig, apply_offer, close_peer, make_answer
 from .rtpwriter import DirectRtpWriter, direct_rtp_enabled
 from .sequence import SequenceTracker
 from .stats import peer_stats
@@ -60,7 +59,7 @@ class Listener:
         for publication, track in self.tracks:
             publication.unsubscribe(track)
             track.stop()
-        await self.pc.close()
+        await close_peer(self.pc)
 
 
 class Call:
@@ -133,9 +132,12 @@ class Call:
                 self.reply_track.use_writer(DirectRtpWriter(transceiver))
             self.reply_audio.subscribe(self.reply_track)
             return await make_answer(pc, self.config, summary)
-        except BaseException:
+        except BaseException as exc:
             await self.close("setup failed")
-            raise
+            fault = _offer_fault(exc)
+            if fault is exc:
+                raise
+            raise fault from exc
 
     def _caller_packet(self, packet: RtpLike, arrival: float) -> None:
         pts = self.sequence.accept(packet.sequence_number, packet.timestamp)
@@ -185,10 +187,7 @@ class Call:
             raise CallStateError(f"call {self.id} has no live caller")
         added = 0
         for mid, line in candidates:
-            try:
-                candidate = candidate_from_sdp(line.removeprefix("candidate:"))
-            except (ValueError, IndexError) as exc:
-                raise OfferError(f"bad candidate line {line[:60]!r}") from exc
+            candidate = sdp.parse_candidate(line)
             candidate.sdpMid = mid if mid is not None else _first_audio(pc).mid
             await pc.addIceCandidate(candidate)
             added += 1
@@ -217,9 +216,12 @@ class Call:
                 publication.subscribe(track)
                 listener.tracks.append((publication, track))
             answer = await make_answer(listener.pc, self.config, summary)
-        except BaseException:
+        except BaseException as exc:
             await listener.close()
-            raise
+            fault = _offer_fault(exc)
+            if fault is exc:
+                raise
+            raise fault from exc
         self.listeners[listener.id] = listener
 
         @listener.pc.on("connectionstatechange")
@@ -248,7 +250,7 @@ class Call:
         for listener_id in list(self.listeners):
             await self.remove_listener(listener_id)
         if self._pc is not None:
-            await self._pc.close()
+            await close_peer(self._pc)
         self.closed.set()
 
     async def stats(self) -> dict[str, Any]:
@@ -271,6 +273,16 @@ class Call:
         if self._pc is not None and self.state is not CallState.CLOSED:
             out["caller_peer"] = await peer_stats(self._pc)
         return out
+
+
+def _offer_fault(exc: BaseException) -> BaseException:
+    """What answering an offer raised, as the client should see it: our own errors and
+    cancellation as they are; anything else came out of aiortc on an offer it could
+    not take (an answer without a mid, say), so an OfferError."""
+    if isinstance(exc, MediaError) or not isinstance(exc, Exception):
+        return exc
+    log.warning("offer could not be answered: %s: %s", type(exc).__name__, exc)
+    return OfferError(f"SDP offer could not be answered: {type(exc).__name__}: {exc}")
 
 
 def _first_audio(pc: RTCPeerConnection) -> RTCRtpTransceiver:

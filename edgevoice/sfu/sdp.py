@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from aiortc import RTCIceCandidate
+from aiortc.sdp import candidate_from_sdp
+
 from .errors import OfferError
 
 MAX_SDP_BYTES = 64 * 1024
@@ -74,7 +77,7 @@ def summarize_offer(sdp: str) -> OfferSummary:
             opus = int(match.group(1))
         elif line.startswith("a=fmtp:"):
             pt, _, params = line[7:].partition(" ")
-            if pt.isdigit():
+            if _is_number(pt, 127):
                 fmtp[int(pt)] = params
     close()
     if not has_ice or not has_fingerprint:
@@ -145,9 +148,14 @@ def candidate_ports(sdp: str) -> list[int]:
     for line in sdp.replace("\r\n", "\n").split("\n"):
         if line.startswith("a=candidate:"):
             parts = line.split(" ")
-            if len(parts) > 5 and parts[5].isdigit():
+            if len(parts) > 5 and _is_number(parts[5], 65535):
                 ports.append(int(parts[5]))
     return ports
+
+
+def _is_number(text: str, highest: int) -> bool:
+    """ASCII digits only (``str.isdigit`` takes "²", which ``int`` refuses), in range."""
+    return 0 < len(text) <= 10 and text.isascii() and text.isdigit() and int(text) <= highest
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +187,17 @@ def parse_sdpfrag(text: str) -> SdpFragment:
         elif line and not line.startswith(("a=", "m=", "c=")):
             raise OfferError(f"not an SDP fragment line: {line[:60]!r}")
     return SdpFragment(ufrag, pwd, tuple(candidates))
+
+
+def parse_candidate(line: str) -> RTCIceCandidate:
+    """One trickled ``candidate:...`` line (aiortc's parser); OfferError when malformed.
+
+    aiortc checks the field count with ``assert``: a short line raises AssertionError.
+    """
+    try:
+        candidate = candidate_from_sdp(line.removeprefix("a=").removeprefix("candidate:"))
+    except (AssertionError, ValueError, IndexError, KeyError, TypeError) as exc:
+        raise OfferError(f"bad candidate line {line[:60]!r}") from exc
+    if not 0 <= candidate.port <= 65535 or candidate.protocol.lower() not in ("udp", "tcp"):
+        raise OfferError(f"bad candidate line {line[:60]!r}")
+    return candidate
