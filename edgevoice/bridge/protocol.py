@@ -8,7 +8,6 @@ beta names map to the same typed events. Audio stays in the wire format here
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,8 +75,8 @@ Translated = ev.ModelEvent | SessionEvent | None
 def parse_json(raw: str | bytes) -> Json:
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"not JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nesting past the stack
+        raise ProtocolError(f"not JSON: {str(exc)[:100]}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError("not a JSON object with a string 'type'")
     return data
@@ -100,7 +99,7 @@ def _response(data: Mapping[str, Any]) -> Mapping[str, Any]:
 def decode_audio(data: Mapping[str, Any]) -> bytes:
     try:
         return base64.b64decode(_field(data, "delta", str), validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or plain ValueError for non-ASCII text
         raise ProtocolError(f"{data.get('type')}: 'delta' is not base64") from exc
 
 

@@ -104,8 +104,10 @@ def parse_client_event(raw: str | bytes) -> ClientEvent:
     """Parse one WebSocket message; raise InvalidEventError with a precise message."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidEventError(f"message is not valid JSON: {exc}", code="invalid_json") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nesting past the stack
+        raise InvalidEventError(
+            f"message is not valid JSON: {str(exc)[:100]}", code="invalid_json"
+        ) from exc
     if not isinstance(data, dict):
         raise InvalidEventError("an event must be a JSON object", code="invalid_json")
     kind = data.get("type")
@@ -131,7 +133,7 @@ def event_id_of(raw: str | bytes) -> str | None:
     """Best effort: the client's ``event_id`` of a message, for error reports."""
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     value = data.get("event_id") if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
