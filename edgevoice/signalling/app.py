@@ -24,7 +24,7 @@ from ..cluster.local import LocalNodeClient
 from ..node.node import Node
 from . import problems
 from .nodeagent import NodeAgent
-from .routes import demo, health, internal, sessions, whip
+from .routes import demo, health, internal, nodes, sessions, whip
 from .service import SessionService
 from .settings import Settings
 from .store import SessionStore, open_store
@@ -84,6 +84,7 @@ def create_app(
             app.include_router(internal.router)
     if public_api:
         app.include_router(sessions.router)
+        app.include_router(nodes.router)
         app.include_router(demo.router)
         web = resources.files("edgevoice.web")
         app.mount("/static", StaticFiles(directory=str(web)), name="static")

@@ -7,6 +7,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..bridge.errors import BridgeError
@@ -43,6 +46,13 @@ def as_problem(exc: BaseException) -> Problem:
             problem = Problem(exc.detail, headers=headers, cause=exc)
             problem.status, problem.title = exc.status, exc.title
             return problem
+        case RedisConnectionError() | RedisTimeoutError():
+            return Unavailable(
+                "the cluster's store (Redis) cannot be reached; live calls go on, new "
+                "sessions wait for it",
+                retry_after=2,
+                cause=exc,
+            )
         case NoCapacity():
             return Unavailable(str(exc), retry_after=exc.retry_after, cause=exc)
         case NodeUnreachable():
@@ -77,7 +87,7 @@ def install(app: FastAPI) -> None:
 
     # Known errors of every plane answer here; anything else reaches the Exception
     # handler (same body), which Starlette runs last and then logs.
-    for cls in (Problem, MediaError, NodeError, BridgeError, ClusterError, Exception):
+    for cls in (Problem, MediaError, NodeError, BridgeError, ClusterError, RedisError, Exception):
         app.add_exception_handler(cls, _known)
 
     @app.exception_handler(StarletteHTTPException)
