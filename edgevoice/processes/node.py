@@ -20,7 +20,7 @@ from ..cluster.directory import RedisDirectory, local_info
 from ..cluster.eventbus import RedisEventBus, RedisEventPublisher
 from ..cluster.heartbeat import Registration
 from ..cluster.nodeinfo import NodeInfo
-from ..cluster.redisconn import connect
+from ..cluster.redisconn import MAX_FOLLOWERS, connect
 from ..node.models import ModelEndpoints
 from ..node.node import Node
 from ..sfu.network import PortRange, set_media_address
@@ -74,6 +74,7 @@ async def run_node(settings: Settings, *, public_api: bool = False) -> int:
         if local_url is None and settings.model == "local":
             local_url = await stack.enter_async_context(local_model_server())
         redis = connect(settings.redis_url)
+        followers = connect(settings.redis_url, MAX_FOLLOWERS)
         publisher = RedisEventPublisher(redis)
         node = Node(
             media,
@@ -96,13 +97,14 @@ async def run_node(settings: Settings, *, public_api: bool = False) -> int:
             await publisher.stop()
             await registration.stop(deregister=True)
             await redis.aclose()
+            await followers.aclose()
 
         app = create_app(
             settings,
             node,
             RedisStore(settings.redis_url),
             directory=directory,
-            bus=RedisEventBus(redis),
+            bus=RedisEventBus(followers),
             public_api=public_api,
             registered=lambda: registration.registered,
             cleanups=[cleanup],

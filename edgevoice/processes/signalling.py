@@ -10,7 +10,7 @@ import asyncio
 
 from ..cluster.directory import RedisDirectory
 from ..cluster.eventbus import RedisEventBus
-from ..cluster.redisconn import connect
+from ..cluster.redisconn import MAX_FOLLOWERS, connect
 from ..signalling.app import create_app
 from ..signalling.settings import Settings
 from ..signalling.store import RedisStore
@@ -22,13 +22,14 @@ async def run_signalling(settings: Settings, *, banner: bool = True) -> int:
     require_cluster(settings, "signalling")
     assert settings.redis_url is not None and settings.cluster_secret is not None
     redis = connect(settings.redis_url)
+    followers = connect(settings.redis_url, MAX_FOLLOWERS)
     app = create_app(
         settings,
         None,
         RedisStore(settings.redis_url),
         directory=RedisDirectory(redis, settings.cluster_secret),
-        bus=RedisEventBus(redis),
-        cleanups=[redis.aclose],
+        bus=RedisEventBus(followers),
+        cleanups=[redis.aclose, followers.aclose],
     )
     server = HttpServer(app, settings.host, settings.port)
     if not await server.start():
