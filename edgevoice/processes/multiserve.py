@@ -145,8 +145,8 @@ async def serve_many(settings: Settings, *, generated_key: bool) -> int:
                 if settings.public_ip:
                     args += ["--public-ip", settings.public_ip]
                 children.append(await _start_node(args, env, name))
-            print(banner(settings, f"{n} processes, Redis {settings.redis_url}", generated_key))
-            return await run_signalling(settings, banner=False)
+            text = banner(settings, f"{n} processes, Redis {settings.redis_url}", generated_key)
+            return await run_signalling(settings, banner=text)
         finally:
             for child in children:
                 if child.returncode is None:

@@ -18,7 +18,8 @@ from .cluster import require_cluster
 from .http import HttpServer, on_signals
 
 
-async def run_signalling(settings: Settings, *, banner: bool = True) -> int:
+async def run_signalling(settings: Settings, *, banner: str | None = None) -> int:
+    """Serve until SIGTERM/SIGINT; ``banner`` replaces the ready line (serve's)."""
     require_cluster(settings, "signalling")
     assert settings.redis_url is not None and settings.cluster_secret is not None
     redis = connect(settings.redis_url)
@@ -36,7 +37,9 @@ async def run_signalling(settings: Settings, *, banner: bool = True) -> int:
         return 1
     stopping = asyncio.Event()
     on_signals(stopping.set)
-    if banner:
+    if banner is not None:
+        print(banner, flush=True)
+    else:
         print(
             f"edgevoice signalling ready: http://{settings.host}:{settings.port}/ "
             f"(region {settings.region}, demo page {'on' if settings.demo_enabled else 'off'})",
