@@ -94,9 +94,10 @@ packages=(
   gcc libc6-dev                 # builds the whip-client loopback shim
   libopus0                      # Opus for the bridge
   espeak-ng sox                 # speech fixtures
+  redis-server                  # private Redis servers of the cluster tests (and 6379)
+  coturn                        # TURN server of the relay-only call test
 )
 PY=$(pick_python) || packages+=(python3 python3-venv python3-pip)
-redis_answers || packages+=(redis-server)
 apt_install "${packages[@]}"
 
 if [[ -z ${PY:-} ]]; then

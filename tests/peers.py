@@ -73,8 +73,8 @@ async def _drain(track: MediaStreamTrack, sink: Received) -> None:
 class Peer:
     """Common parts: a peer with no ICE servers (no STUN) that reads what it receives."""
 
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(self, config: RTCConfiguration | None = None) -> None:
+        self.pc = RTCPeerConnection(config or RTCConfiguration(iceServers=[]))
         self.received: list[Received] = []
         self._track_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -118,8 +118,13 @@ class Peer:
 class Caller(Peer):
     """Sends a WAV file as its microphone and opens the ``events`` data channel."""
 
-    def __init__(self, wav: str | None = "hello.wav", loop_audio: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        wav: str | None = "hello.wav",
+        loop_audio: bool = False,
+        config: RTCConfiguration | None = None,
+    ) -> None:
+        super().__init__(config)
         self.player = MediaPlayer(str(DATA / wav), loop=loop_audio) if wav else None
         if self.player is not None and self.player.audio is not None:
             self.pc.addTransceiver(self.player.audio, direction="sendrecv")
