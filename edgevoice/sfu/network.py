@@ -67,6 +67,11 @@ class PortRange:
         return isinstance(port, int) and self.low <= port <= self.high
 
 
+# aioice checks consent every 5 s (randomised 0.8-1.2x, each failed check 0.5 s more)
+# and gave up after 6 failures in a row: a vanished caller held its slot up to 39 s
+# after its last answer. Four: 18-26 s, within RFC 7675's 30 s.
+aioice.ice.CONSENT_FAILURES = 4
+
 _media_address: str | None = None
 _UNSCOPED = PortRange(1, 1)
 _scope: ContextVar[PortRange | None] = ContextVar("edgevoice_port_range", default=_UNSCOPED)
