@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 #
-# edgevoice node: signalling (HTTP 8080), SFU (UDP media 40000-40099) and bridge in one
-# process, with the offline local model. Build and run:
+# edgevoice: by default `serve` (signalling on HTTP 8080, SFU on UDP 40000-40099 and the
+# bridge in one process, with the offline local model); the same image runs the cluster's
+# process kinds: `docker run edgevoice node --region eu ...`, `... signalling ...`
+# (see deploy/compose.yaml and docs/deploy.md). Build and run:
 #
 #   docker build -t edgevoice .
 #   docker run --rm -p 8080:8080 -p 40000-40099:40000-40099/udp \
