@@ -65,6 +65,15 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="folder for the JSON report, the PNG plot and server logs",
     )
     p.add_argument("--smoke", action="store_true", help="tiny N, ~10 s: keeps the bench working")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="compare the cluster with one process: session setup, node CPU per session, "
+        "serve --nodes 2 vs 1 (see edgevoice/bench/cluster.py)",
+    )
+    p.add_argument("--cluster-sessions", type=int, default=40, help="echo sessions per CPU step")
+    p.add_argument("--cluster-setups", type=int, default=31, help="sessions timed for setup")
+    p.add_argument("--cluster-rounds", type=int, default=2, help="alternating CPU rounds")
     p.set_defaults(handler=run)
 
 
@@ -121,6 +130,15 @@ def run(args: argparse.Namespace) -> int:
         "echo": {},
         "fanout": {},
     }
+    if args.cluster:
+        from .cluster import render, run_cluster
+
+        cores = (_core(args.server_core), _core(args.loadgen_core))
+        out["cluster"] = run_cluster(args, audio, cfg, limits, progress, cores)
+        progress.done()
+        report.write_json(out, args.out / "cluster.json")
+        print(render(out["cluster"]) + f"\n\nJSON: {args.out / 'cluster.json'}")
+        return 0
     for name, opener in _targets(args):
         _bench_one(name, opener, args, audio, cfg, limits, progress, out)
     progress.done()

@@ -84,14 +84,17 @@ def command_for(kind: str, port: int) -> list[str]:
     raise ValueError(f"unknown server kind {kind!r}")
 
 
-def start(kind: str, *, core: int | None, api_key: str, logs: Path) -> Target:
-    """Start a server of ``kind`` (pinned to ``core`` with taskset) and wait until it serves."""
+def start(
+    kind: str, *, core: int | None, api_key: str, logs: Path, extra: list[str] | None = None
+) -> Target:
+    """Start a server of ``kind`` (pinned to ``core`` with taskset) and wait until it serves;
+    ``extra`` arguments go to its command line."""
     port = free_port()
-    command = command_for(kind, port)
+    command = command_for(kind, port) + (extra or [])
     if core is not None and shutil.which("taskset"):
         command = ["taskset", "-c", str(core), *command]
     logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"{kind}.log"
+    log_path = logs / f"{kind}{''.join(extra or [])}.log"
     env = {**os.environ, "EDGEVOICE_API_KEY": api_key, "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
