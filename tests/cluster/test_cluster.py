@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.cluster.harness import AUTH, cluster, create, whip
-from tests.peers import Caller
+from tests.peers import Caller, Listener
 
 
 async def _echo_frames(caller: Caller, at_least: int) -> None:
@@ -103,6 +103,26 @@ async def test_sessions_land_by_region_and_load_and_calls_work_through_any_signa
                         if any(e["type"] == "stats" for e in events):
                             break
             assert events[0]["type"] == "state"  # kept events are replayed first
+
+            # a WHEP listener through a signalling hears the call on its node
+            listener = Listener()
+            try:
+                listened = await http.post(
+                    f"{sig_b.url}/v1/sessions/{us['id']}/whep",
+                    content=await listener.offer(),
+                    headers={**AUTH, "Content-Type": "application/sdp"},
+                )
+                assert listened.status_code == 201, listened.text
+                await listener.accept(listened.text)
+                async with asyncio.timeout(15):
+                    await (await listener.track(0)).wait_frames(25)  # the caller
+                    await (await listener.track(1)).wait_frames(25)  # the agent (echo)
+                stop = await http.delete(sig_a.url + listened.headers["location"], headers=AUTH)
+                assert stop.status_code == 200, stop.text
+                again = await http.delete(sig_a.url + listened.headers["location"], headers=AUTH)
+                assert again.status_code == 404
+            finally:
+                await listener.close()
 
             # DELETE through a signalling that did not place the call ends it on its owner
             deleted = await http.delete(f"{sig_b.url}/v1/sessions/{first['id']}", headers=AUTH)
