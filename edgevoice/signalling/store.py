@@ -12,6 +12,8 @@ write never resurrects a session that has ended (the state machine refuses the e
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -22,7 +24,7 @@ from ..cluster.redisconn import connect
 from .records import SessionRecord
 
 Change = Callable[[SessionRecord], bool]
-CAS_ATTEMPTS = 20
+CAS_ATTEMPTS = 100
 
 KEEP_FINISHED_SECONDS = 3600
 
@@ -155,6 +157,7 @@ class RedisStore:
                     return record
                 except WatchError:
                     await pipe.reset()
+                    await asyncio.sleep(random.uniform(0, 0.005))  # let the winner finish
         raise RuntimeError(f"session {session_id}: record changed {CAS_ATTEMPTS} times under us")
 
     async def get(self, session_id: str) -> SessionRecord | None:

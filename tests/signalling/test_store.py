@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -75,3 +76,40 @@ def test_session_states_refuse_illegal_moves() -> None:
     assert r.finished
     with pytest.raises(IllegalTransition):
         r.move(SessionState.CONNECTED)
+
+
+async def test_concurrent_updates_lose_nothing(store: SessionStore) -> None:
+    """Fifty writers each add their own key through update(): every one lands (CAS)."""
+    r = record()
+    await store.put(r)
+
+    def adder(i: int) -> Callable[[SessionRecord], bool]:
+        def change(current: SessionRecord) -> bool:
+            current.metadata[f"k{i}"] = i
+            return True
+
+        return change
+
+    await asyncio.gather(*(store.update(r.id, adder(i)) for i in range(50)))
+    stored = await store.get(r.id)
+    assert stored is not None and len(stored.metadata) == 50
+
+
+async def test_a_late_write_never_resurrects_an_ended_session(store: SessionStore) -> None:
+    r = record()
+    r.move(SessionState.CONNECTING)
+    await store.put(r)
+    closed = await store.update(r.id, lambda c: c.end(SessionState.CLOSED, "deleted by API"))
+    assert closed is not None and closed.state is SessionState.CLOSED
+
+    def connected(current: SessionRecord) -> bool:  # the node's report, arriving late
+        if not current.can(SessionState.CONNECTED):
+            return False
+        current.move(SessionState.CONNECTED)
+        return True
+
+    after = await store.update(r.id, connected)
+    assert after is not None and after.state is SessionState.CLOSED
+    again = await store.update(r.id, lambda c: c.end(SessionState.FAILED, "node_lost"))
+    assert again is not None and again.end_reason == "deleted by API"
+    assert await store.update("sess_missing", connected) is None
