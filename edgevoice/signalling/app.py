@@ -24,7 +24,7 @@ from ..cluster.local import LocalNodeClient
 from ..node.node import Node
 from . import problems
 from .nodeagent import NodeAgent
-from .routes import demo, health, internal, nodes, sessions, whip
+from .routes import demo, health, internal, nodes, regions, sessions, whip
 from .service import SessionService
 from .settings import Settings
 from .store import SessionStore, open_store
@@ -78,6 +78,7 @@ def create_app(
     problems.install(app)
     app.include_router(whip.router)
     app.include_router(health.router)
+    app.include_router(regions.router)
     if node is not None:
         app.state.local_client = LocalNodeClient(node)
         if settings.cluster_secret:

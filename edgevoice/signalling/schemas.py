@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 
 class CreateSession(BaseModel):
@@ -35,6 +35,20 @@ class CreateSession(BaseModel):
         description="preferred region for the media node (else the signalling's own; "
         "other regions when it has no room)",
     )
+    client_rtt_ms: dict[str, float] | None = Field(
+        None,
+        max_length=64,
+        description="round-trip times the caller measured to each region's ping URL "
+        "(GET /v1/regions): without a region, placement prefers the lowest",
+    )
+
+    @field_validator("client_rtt_ms")
+    @classmethod
+    def _rtts(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for name, rtt in (value or {}).items():
+            if not 0 <= rtt <= 60_000 or len(name) > 64:
+                raise ValueError("each region's RTT is 0-60000 ms, region names up to 64 chars")
+        return value
 
 
 class ClientSecret(BaseModel):

@@ -78,7 +78,12 @@ class SessionService:
         ttl = body.ttl_seconds or self.settings.session_ttl_seconds
         session_id = "sess_" + secrets.token_hex(12)
         ranked = placement.rank(
-            nodes, model=model, now=now, region=body.region, home_region=self.settings.region
+            nodes,
+            model=model,
+            now=now,
+            region=body.region,
+            home_region=self.settings.region,
+            client_rtt_ms=body.client_rtt_ms,
         )
         chosen = None
         for node in ranked:

@@ -49,6 +49,17 @@ async def test_sessions_land_by_region_and_load_and_calls_work_through_any_signa
             ("eu-1", "eu", 0), ("eu-2", "eu", 0), ("us-1", "us", 0),
         ]  # fmt: skip
 
+        # regions a page can time: one ping URL per region, on a node there
+        listed_regions = (await http.get(f"{sig_a.url}/v1/regions")).json()["regions"]
+        assert [r["region"] for r in listed_regions] == ["eu", "us"]
+        assert listed_regions[1]["ping_url"] == f"{us1.url}/v1/ping"
+        assert listed_regions[0]["free_slots"] == 8
+        ping = await http.get(listed_regions[1]["ping_url"])
+        assert ping.status_code == 204 and ping.headers["access-control-allow-origin"] == "*"
+        nearest = await create(http, sig_b.url, client_rtt_ms={"eu": 80, "us": 12})
+        assert nearest.json()["node"]["region"] == "us"
+        await http.delete(f"{sig_b.url}/v1/sessions/{nearest.json()['id']}", headers=AUTH)
+
         # a region hint wins; without one, the signalling's own region, least loaded first
         us = (await create(http, sig_a.url, region="us")).json()
         assert us["node"] == {"id": "us-1", "region": "us"}

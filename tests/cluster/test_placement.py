@@ -66,3 +66,15 @@ def test_models_offered_by_live_nodes_only() -> None:
 def test_node_info_round_trips_through_json() -> None:
     info = node("eu-1", "eu", 3, draining=True, media_address="203.0.113.7")
     assert NodeInfo.from_json(info.to_json()) == info
+
+
+def test_measured_rtts_pick_the_nearest_region_with_room() -> None:
+    nodes = [node("eu-1", "eu", 0), node("us-1", "us", 3), node("ap-1", "ap", 0)]
+    rtts = {"eu": 80.0, "us": 12.5, "ap": 150.0}
+    assert ids(rank(nodes, model="echo", now=NOW, client_rtt_ms=rtts)) == ["us-1", "eu-1", "ap-1"]
+    full = [node("eu-1", "eu", 0), node("us-1", "us", 10), node("ap-1", "ap", 0)]
+    assert ids(rank(full, model="echo", now=NOW, client_rtt_ms=rtts))[0] == "eu-1"
+    # an explicit region wins over measurements; unmeasured regions come last
+    assert ids(rank(nodes, model="echo", now=NOW, region="ap", client_rtt_ms=rtts))[0] == "ap-1"
+    partial = {"ap": 150.0}
+    assert ids(rank(nodes, model="echo", now=NOW, client_rtt_ms=partial))[0] == "ap-1"
