@@ -15,9 +15,11 @@ from . import __version__
 # underscores, the same EDGEVOICE_* variable), so the CLI and the environment agree.
 _FLAGS = {
     "serve": ["host", "port", "model", "nodes", "region", "rtc_ports", "public_ip",
-              "media_address", "redis_url", "max_sessions", "drain_seconds", "demo"],
+              "media_address", "redis_url", "max_sessions", "drain_seconds", "demo",
+              "connect_timeout_seconds"],
     "node": ["redis_url", "region", "node_id", "host", "port", "advertise_url", "rtc_ports",
-             "public_ip", "media_address", "max_sessions", "model", "drain_seconds"],
+             "public_ip", "media_address", "max_sessions", "model", "drain_seconds",
+             "connect_timeout_seconds"],
     "signalling": ["redis_url", "host", "port", "region", "model", "demo"],
 }  # fmt: skip
 _HELP = {

@@ -25,6 +25,7 @@ class Node:
         models: ModelEndpoints | None = None,
         max_sessions: int = 200,
         max_session_seconds: float = 3600.0,
+        connect_timeout: float = 15.0,
         node_id: str = "local",
         region: str = "local",
         event_sink: Callable[[str, dict[str, Any]], None] | None = None,
@@ -35,6 +36,7 @@ class Node:
         self.models = models or ModelEndpoints()
         self.max_sessions = max_sessions
         self.max_session_seconds = max_session_seconds
+        self.connect_timeout = connect_timeout  # offer to connected media, else ended
         self.sessions: dict[str, LiveSession] = {}
         self.draining = False
         self.started_at = time.time()
@@ -141,6 +143,7 @@ class Node:
             events=self.event_log(session_id),
             on_closed=self._closed,
             max_seconds=self.max_session_seconds,
+            connect_timeout=self.connect_timeout,
         )
         self.sessions[session_id] = session
         self._reserved.pop(session_id, None)

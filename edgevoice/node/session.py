@@ -19,6 +19,7 @@ from .eventlog import EventLog
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL = 1.0
+CONNECT_TIMEOUT = "connect_timeout"  # the end reason of a caller that never connected
 
 
 class LiveSession:
@@ -32,6 +33,7 @@ class LiveSession:
         events: EventLog,
         on_closed: Callable[[LiveSession], None],
         max_seconds: float,
+        connect_timeout: float = 15.0,
     ) -> None:
         self.id = session_id
         self.settings = settings
@@ -48,6 +50,8 @@ class LiveSession:
         self.bridge = Bridge(model, self.call.reply_audio, emit=self.emit)
         self._on_closed = on_closed
         self._max_seconds = max_seconds
+        self._connect_timeout = connect_timeout
+        self._media_connected = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._connected_listeners: list[Callable[[str], None]] = []
@@ -72,6 +76,10 @@ class LiveSession:
         self.call.send_event(stamped)
 
     async def connect(self, offer: str) -> str:
+        """Answer the offer and open the model link now (pre-opened, so the first words
+        reach a ready model); the connect timeout runs from here, so a caller that never
+        completes ICE holds the slot, its ports and the model link at most that long."""
+        started = time.monotonic()
         answer = await self.call.answer_caller(offer)
         try:
             await self.bridge.start()
@@ -80,7 +88,21 @@ class LiveSession:
             raise
         self.call.caller_audio.subscribe(self.bridge)
         self._tasks.append(asyncio.create_task(self._tick(), name=f"stats-{self.id}"))
+        self._tasks.append(
+            asyncio.create_task(self._connect_deadline(started), name=f"connect-{self.id}")
+        )
         return answer
+
+    async def _connect_deadline(self, started: float) -> None:
+        """End the session with reason ``connect_timeout`` unless its caller's media
+        connects within the connect timeout of the offer."""
+        left = self._connect_timeout - (time.monotonic() - started)
+        try:
+            async with asyncio.timeout(max(0.0, left)):
+                await self._media_connected.wait()
+        except TimeoutError:
+            log.info("session %s: caller not connected after %g s", self.id, self._connect_timeout)
+            await self.close(CONNECT_TIMEOUT)
 
     def _call_state(self, state: CallState) -> None:
         event: dict[str, Any] = {"type": "state", "state": state.value}
@@ -88,6 +110,7 @@ class LiveSession:
             event["reason"] = self.call.closed_reason or "closed"
         self.emit(event)
         if state is CallState.CONNECTED:
+            self._media_connected.set()
             for callback in self._connected_listeners:
                 callback(self.id)
         if state is CallState.CLOSED and not self._closing:
