@@ -22,6 +22,11 @@ class LatencyWindow:
         self._samples.append(seconds)
         self.count += 1
 
+    def since(self, seen: int) -> list[float]:
+        """Samples recorded after the first ``seen`` (those still in the window)."""
+        new = min(self.count - seen, len(self._samples))
+        return list(self._samples)[-new:] if new > 0 else []
+
     def summary_ms(self) -> dict[str, float | int | None]:
         """Count and p50/p90/p99/max in milliseconds (rounded to 0.01 ms)."""
         if not self._samples:
