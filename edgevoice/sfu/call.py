@@ -253,6 +253,11 @@ class Call:
             await close_peer(self._pc)
         self.closed.set()
 
+    @property
+    def caller_pc(self) -> RTCPeerConnection | None:
+        """The caller's peer connection (None before the offer and after close)."""
+        return self._pc
+
     async def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "caller_audio": {
