@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,10 @@ from .models import ModelEndpoints, check_model, make_model
 from .session import LiveSession
 
 log = logging.getLogger(__name__)
+# An ended session's event log stays readable (replayed, then the stream ends) this long,
+# for at most this many sessions.
+ENDED_LOG_SECONDS = 600.0
+ENDED_LOGS_KEPT = 64
 
 
 class Node:
@@ -40,8 +45,11 @@ class Node:
         self.sessions: dict[str, LiveSession] = {}
         self.draining = False
         self.started_at = time.time()
-        self._event_sink = event_sink
+        self._event_sinks: list[Callable[[str, dict[str, Any]], None]] = []
+        if event_sink is not None:
+            self._event_sinks.append(event_sink)
         self._logs: dict[str, EventLog] = {}
+        self._ended_logs: OrderedDict[str, tuple[EventLog, float]] = OrderedDict()
         self._reserved: dict[str, float] = {}  # session id -> when its unused slot lapses
         self._ended_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self._connected_listeners: list[Callable[[str], None]] = []
@@ -57,6 +65,8 @@ class Node:
         for session_id, until in list(self._reserved.items()):
             if until < now:
                 del self._reserved[session_id]
+                if session_id not in self.sessions:
+                    self._end_log(session_id)
 
     def reserve(self, session_id: str, until: float) -> bool:
         """Take a slot for a session from its creation (the in-memory directory's)."""
@@ -72,6 +82,18 @@ class Node:
     def release(self, session_id: str) -> None:
         self._reserved.pop(session_id, None)
 
+    def add_event_sink(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
+        """``sink(session_id, event)`` for every event of every session (publishers,
+        metrics); a session's last is ``{"type": "session.ended", "reason": …}``."""
+        self._event_sinks.append(sink)
+
+    def _to_sinks(self, session_id: str, event: dict[str, Any]) -> None:
+        for sink in self._event_sinks:
+            try:
+                sink(session_id, event)
+            except Exception:
+                log.exception("event sink failed")
+
     def on_session_connected(self, callback: Callable[[str], None]) -> None:
         """``callback(session_id)`` when a session's caller media connects."""
         self._connected_listeners.append(callback)
@@ -86,17 +108,37 @@ class Node:
         can follow a session from its creation."""
         log_ = self._logs.get(session_id)
         if log_ is None:
-            sink = self._event_sink
-            publish = None if sink is None else (lambda event: sink(session_id, event))
-            log_ = self._logs[session_id] = EventLog(on_append=publish)
+            log_ = self._logs[session_id] = EventLog(
+                on_append=lambda event: self._to_sinks(session_id, event)
+            )
         return log_
+
+    def ended_log(self, session_id: str) -> EventLog | None:
+        """The closed event log of a session that ended here lately (for a replay)."""
+        now = time.monotonic()
+        while self._ended_logs:
+            oldest, (_, at) = next(iter(self._ended_logs.items()))
+            if now - at < ENDED_LOG_SECONDS and len(self._ended_logs) <= ENDED_LOGS_KEPT:
+                break
+            del self._ended_logs[oldest]
+        entry = self._ended_logs.get(session_id)
+        return None if entry is None else entry[0]
+
+    def _end_log(self, session_id: str) -> None:
+        """Close a session's event log (its readers replay what is kept, then end) and
+        keep it a while for late readers."""
+        log_ = self._logs.pop(session_id, None)
+        if log_ is None:
+            return
+        log_.close()
+        self._ended_logs[session_id] = (log_, time.monotonic())
+        self.ended_log(session_id)  # prunes the oldest
 
     def forget(self, session_id: str) -> None:
         """A session that never went live has ended: free its slot, close its events."""
         self._reserved.pop(session_id, None)
-        log_ = self._logs.pop(session_id, None)
-        if log_ is not None:
-            log_.close()
+        if session_id not in self.sessions:
+            self._end_log(session_id)
 
     def available_models(self) -> list[str]:
         """The named models sessions on this node can use right now."""
@@ -171,10 +213,9 @@ class Node:
     def _closed(self, session: LiveSession) -> None:
         if self.sessions.get(session.id) is session:
             del self.sessions[session.id]
-        self._logs.pop(session.id, None)
+        self._end_log(session.id)
         reason = session.call.closed_reason or "closed"
-        if self._event_sink is not None:
-            self._event_sink(session.id, {"type": "session.ended", "reason": reason})
+        self._to_sinks(session.id, {"type": "session.ended", "reason": reason})
         final = {"stats": session.final_stats, "transcript": list(session.bridge.transcript)}
         for callback in self._ended_listeners:
             try:
