@@ -6,6 +6,10 @@ node publishes every event of its sessions to a Redis stream ``{prefix}events:{i
 never waits on Redis and a Redis outage only drops events), and any signalling instance
 reads it (``RedisEventBus``). A stream ends with a ``session.ended`` entry; a reader of
 a session that ended without one (never connected, node lost) is stopped by ``over()``.
+
+Either way a reader more than about a thousand events behind is told so: it gets an
+``events_lost`` event with the count where the gap is (``node.eventlog.lost_event``),
+never a silent jump.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as redis
 
+from ..node.eventlog import Reader, lost_event
 from ..node.node import Node
 from .redisconn import REDIS_ERRORS
 
@@ -27,6 +32,7 @@ ENDED = "session.ended"
 KEEP_EVENTS = 1000
 KEEP_SECONDS = 3600
 QUEUE_LIMIT = 10_000
+OVER_POLL_SECONDS = 5.0  # a quiet in-process reader asks this often whether its session ended
 Over = Callable[[], Awaitable[bool]]
 
 
@@ -40,10 +46,25 @@ class NodeEventBus:
         self.node = node
 
     async def follow(self, session_id: str, over: Over) -> AsyncIterator[dict[str, Any]]:
-        if await over() and session_id not in self.node.sessions:
-            return
-        async for event in self.node.event_log(session_id).follow():
-            yield event
+        """Kept events, then live ones; an ended session's kept events, then the end."""
+        log_ = self.node.ended_log(session_id)
+        if log_ is None:
+            if await over() and session_id not in self.node.sessions:
+                return
+            log_ = self.node.event_log(session_id)
+        reader = log_.reader()
+        try:
+            while True:
+                event = await reader.get(idle=OVER_POLL_SECONDS)
+                if event is None:  # quiet: ended without a live call to close the log?
+                    if session_id not in self.node.sessions and await over():
+                        return
+                    continue
+                if Reader.is_end(event):
+                    return
+                yield event
+        finally:
+            log_.detach(reader)
 
 
 class RedisEventBus:
@@ -55,6 +76,7 @@ class RedisEventBus:
     async def follow(self, session_id: str, over: Over) -> AsyncIterator[dict[str, Any]]:
         key = f"{self._prefix}events:{session_id}"
         last = "0-0"
+        seen: int | None = None  # the last sequence number delivered
         while True:
             reply: Any
             try:
@@ -68,6 +90,11 @@ class RedisEventBus:
                 event = json.loads(fields["e"])
                 if event.get("type") == ENDED:
                     return
+                seq = event.get("seq")
+                if isinstance(seq, int):
+                    if seen is not None and seq > seen + 1:  # trimmed before we read them
+                        yield lost_event(seen + 1, seq - 1, seq - 1 - seen)
+                    seen = seq
                 yield event
             if not entries and await over():
                 return
