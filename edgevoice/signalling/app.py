@@ -16,13 +16,15 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 
 from .. import __version__
 from ..cluster.directory import Directory, LocalDirectory
 from ..cluster.eventbus import EventBus, NodeEventBus
 from ..cluster.local import LocalNodeClient
+from ..node.metrics import NodeMetrics
 from ..node.node import Node
-from . import problems
+from . import metrics, problems
 from .nodeagent import NodeAgent
 from .routes import demo, health, internal, nodes, regions, sessions, whip
 from .service import SessionService
@@ -75,6 +77,16 @@ def create_app(
     app.state.node = node
     app.state.agent = agent
     app.state.registered = registered
+    registry = CollectorRegistry(auto_describe=True)
+    requests = metrics.HttpRequests()
+    registry.register(requests)
+    app.state.cluster_view = metrics.ClusterView()
+    registry.register(app.state.cluster_view)
+    if node is not None:
+        registry.register(NodeMetrics(node))
+    app.state.metrics_registry = registry
+    app.add_middleware(metrics.RequestCounter, requests=requests)
+    app.include_router(metrics.router)
     problems.install(app)
     app.include_router(whip.router)
     app.include_router(health.router)
