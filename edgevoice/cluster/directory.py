@@ -11,7 +11,9 @@ concurrent creates on any number of signalling instances never overfill a node.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
+from collections import deque
 from typing import Any, Protocol
 
 import httpx
@@ -23,6 +25,9 @@ from .local import LocalNodeClient
 from .nodeapi import NodeClient
 from .nodeinfo import NODE_TTL_SECONDS, NodeInfo
 from .remote import RemoteNodeClient
+
+HISTORY_SAMPLES = 360  # one every 10 s: the last hour
+PROBES_KEPT = 500
 
 # Returns 1 when reserved, 0 when full, -1 when the node is gone, -2 when draining.
 _RESERVE = """
@@ -53,10 +58,22 @@ class Directory(Protocol):
     async def client(self, node_id: str) -> NodeClient:
         """The interface to ``node_id``; raises NodeUnreachable if it is gone."""
 
+    async def record_figures(self, node_id: str, sample: dict[str, Any]) -> None:
+        """Append one timestamped sample of a node's figures to its history."""
+
+    async def history(self, node_id: str) -> list[dict[str, Any]]:
+        """A node's recent samples, oldest first (up to HISTORY_SAMPLES)."""
+
+    async def add_probe(self, result: dict[str, Any]) -> None:
+        """Keep a synthetic probe's result (``edgevoice probe --every``)."""
+
+    async def probes(self) -> list[dict[str, Any]]:
+        """Recent probe results, oldest first (up to PROBES_KEPT)."""
+
     async def close(self) -> None: ...
 
 
-def local_info(node: Node, url: str = "") -> NodeInfo:
+def local_info(node: Node, url: str = "", figures: dict[str, Any] | None = None) -> NodeInfo:
     now = time.time()
     return NodeInfo(
         id=node.id,
@@ -69,16 +86,20 @@ def local_info(node: Node, url: str = "") -> NodeInfo:
         models=tuple(node.available_models()),
         heartbeat_at=now,
         started_at=node.started_at,
+        extra={"figures": figures} if figures is not None else {},
     )
 
 
 class LocalDirectory:
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, figures: Any = None) -> None:
         self.node = node
+        self.figures = figures  # a callable returning the node's figures, once known
         self._client = LocalNodeClient(node)
+        self._history: deque[dict[str, Any]] = deque(maxlen=HISTORY_SAMPLES)
+        self._probes: deque[dict[str, Any]] = deque(maxlen=PROBES_KEPT)
 
     async def nodes(self) -> list[NodeInfo]:
-        return [local_info(self.node)]
+        return [local_info(self.node, figures=self.figures() if self.figures else None)]
 
     async def alive(self, node_id: str) -> bool:
         return node_id == self.node.id
@@ -94,6 +115,18 @@ class LocalDirectory:
             raise NodeUnreachable(node_id)
         return self._client
 
+    async def record_figures(self, node_id: str, sample: dict[str, Any]) -> None:
+        self._history.append(sample)
+
+    async def history(self, node_id: str) -> list[dict[str, Any]]:
+        return list(self._history) if node_id == self.node.id else []
+
+    async def add_probe(self, result: dict[str, Any]) -> None:
+        self._probes.append(result)
+
+    async def probes(self) -> list[dict[str, Any]]:
+        return list(self._probes)
+
     async def close(self) -> None:
         return None
 
@@ -108,6 +141,13 @@ class RedisKeys:
 
     def slots(self, node_id: str) -> str:
         return f"{self.prefix}slots:{node_id}"
+
+    def history(self, node_id: str) -> str:
+        return f"{self.prefix}history:{node_id}"
+
+    @property
+    def probes(self) -> str:
+        return f"{self.prefix}probes"
 
 
 class RedisDirectory:
@@ -161,6 +201,28 @@ class RedisDirectory:
         if info is None:
             raise NodeUnreachable(node_id)
         return RemoteNodeClient(node_id, info.url, self._secret, self._http)
+
+    async def record_figures(self, node_id: str, sample: dict[str, Any]) -> None:
+        key = self.keys.history(node_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(key, json.dumps(sample))
+            pipe.ltrim(key, -HISTORY_SAMPLES, -1)
+            pipe.expire(key, 86400)
+            await pipe.execute()
+
+    async def history(self, node_id: str) -> list[dict[str, Any]]:
+        raw: Any = await self.redis.lrange(self.keys.history(node_id), 0, -1)
+        return [json.loads(item) for item in raw]
+
+    async def add_probe(self, result: dict[str, Any]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(self.keys.probes, json.dumps(result))
+            pipe.ltrim(self.keys.probes, -PROBES_KEPT, -1)
+            await pipe.execute()
+
+    async def probes(self) -> list[dict[str, Any]]:
+        raw: Any = await self.redis.lrange(self.keys.probes, 0, -1)
+        return [json.loads(item) for item in raw]
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -9,9 +9,13 @@ node, region, and small fixed sets (hop, direction, state, reason) — never a s
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -67,6 +71,12 @@ class NodeMetrics:
                       "lost": 0, "reconnects": 0}  # fmt: skip
         self.errors: dict[str, int] = {}
         self.sessions_ended: dict[str, int] = {}
+        # recent samples for the dashboard's figures (the last RECENT_SECONDS)
+        self.recent_rtt: deque[tuple[float, float]] = deque(maxlen=20_000)
+        self.recent_hops: dict[str, deque[float]] = {
+            hop: deque(maxlen=5_000) for hop in ("ingress", "egress")
+        }
+        self.model_link_rtt_ms: float | None = None
         node.add_event_sink(self.on_event)
 
     # fed by the node's events ---------------------------------------------------
@@ -91,6 +101,7 @@ class NodeMetrics:
         self._last[session_id] = stats
         if isinstance(stats.get("rtt_seconds"), (int, float)):
             self.rtt.add([float(stats["rtt_seconds"])])
+            self.recent_rtt.append((time.monotonic(), float(stats["rtt_seconds"])))
         if isinstance(stats.get("jitter_seconds"), (int, float)):
             self.jitter.add([float(stats["jitter_seconds"])])
         live = self.node.sessions.get(session_id)
@@ -99,11 +110,35 @@ class NodeMetrics:
         bridge = live.bridge
         seen = self._seen.setdefault(session_id, {"ingress": 0, "egress": 0, "v2v": 0})
         for hop, window in (("ingress", bridge.ingress), ("egress", bridge.egress)):
-            self.hops[hop].add(window.since(seen[hop]))
+            new = window.since(seen[hop])
+            self.hops[hop].add(new)
+            self.recent_hops[hop].extend(new)
             seen[hop] = window.count
         v2v = bridge.turns.voice_to_voice
         self.voice_to_voice.add(v2v.since(seen["v2v"]))
         seen["v2v"] = v2v.count
+
+    # the dashboard's figures -------------------------------------------------------
+    def figures(self) -> dict[str, Any]:
+        """First-hop RTT p50/p95 over the last minute, hop latency p50/p99 over recent
+        frames, the model link's RTT, live sessions: what a node announces."""
+        cutoff = time.monotonic() - RECENT_SECONDS
+        while self.recent_rtt and self.recent_rtt[0][0] < cutoff:
+            self.recent_rtt.popleft()
+        rtts = sorted(r for _, r in self.recent_rtt)
+        return {
+            "sessions": len(self.node.sessions),
+            "rtt_ms": _quantiles_ms(rtts, (50, 95)),
+            "hop_ms": {
+                hop: _quantiles_ms(sorted(samples), (50, 99))
+                for hop, samples in self.recent_hops.items()
+            },
+            "model_link_rtt_ms": self.model_link_rtt_ms,
+        }
+
+    async def measure_model_link(self, url: str | None) -> None:
+        """The node->model hop: TCP connect time to the model endpoint's host."""
+        self.model_link_rtt_ms = None if url is None else await connect_rtt_ms(url)
 
     # read at scrape time --------------------------------------------------------
     def collect(self) -> Iterator[Metric]:
@@ -199,6 +234,36 @@ class NodeMetrics:
         yield dropped
         yield _counter("edgevoice_sink_failures", "Fan-out subscribers that raised (the "
                        "call ended)", names, values, media.get("sink_failures", 0))  # fmt: skip
+
+
+RECENT_SECONDS = 60.0
+LINK_TIMEOUT_SECONDS = 2.0
+
+
+def _quantiles_ms(ordered: Sequence[float], ps: Sequence[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {"count": len(ordered)}
+    for p in ps:
+        value = ordered[round(p / 100 * (len(ordered) - 1))] if ordered else None
+        out[f"p{p}"] = None if value is None else round(value * 1000, 2)
+    return out
+
+
+async def connect_rtt_ms(url: str) -> float | None:
+    """Milliseconds to open a TCP connection to ``url``'s host and port (None: failed)."""
+    parts = urlsplit(url)
+    secure = parts.scheme in ("wss", "https")
+    port = parts.port or (443 if secure else 80)
+    if not parts.hostname:
+        return None
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(LINK_TIMEOUT_SECONDS):
+            _, writer = await asyncio.open_connection(parts.hostname, port)
+    except (OSError, TimeoutError):
+        return None
+    elapsed = (time.perf_counter() - started) * 1000
+    writer.close()
+    return round(elapsed, 2)
 
 
 def _totals(stats: dict[str, Any]) -> dict[str, int]:

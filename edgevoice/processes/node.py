@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import socket
 import time
+from typing import Any
 
 from ..cluster.directory import RedisDirectory, local_info
 from ..cluster.eventbus import RedisEventBus, RedisEventPublisher
@@ -89,7 +90,11 @@ async def run_node(settings: Settings, *, public_api: bool = False) -> int:
         announced = settings.public_ip or settings.effective_media_address
 
         def describe() -> NodeInfo:
-            return dataclasses.replace(local_info(node, url), media_address=announced)
+            metrics = getattr(app.state, "node_metrics", None) if app is not None else None
+            figures = metrics.figures() if metrics is not None else None
+            return dataclasses.replace(local_info(node, url, figures), media_address=announced)
+
+        app: Any = None
 
         directory = RedisDirectory(redis, settings.cluster_secret, local=node)
         registration = Registration(redis, directory.keys, describe, lambda: list(node.sessions))

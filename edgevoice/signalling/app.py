@@ -9,7 +9,10 @@ One factory for every process kind:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from importlib import resources
 
@@ -26,12 +29,14 @@ from ..node.metrics import NodeMetrics
 from ..node.node import Node
 from . import metrics, problems
 from .nodeagent import NodeAgent
-from .routes import demo, health, internal, nodes, regions, sessions, whip
+from .routes import dashboard, demo, health, internal, nodes, regions, sessions, whip
 from .service import SessionService
 from .settings import Settings
 from .store import SessionStore, open_store
 
 Cleanup = Callable[[], Awaitable[None]]
+FIGURES_SECONDS = 10.0
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -54,9 +59,29 @@ def create_app(
     svc = SessionService(settings, store, directory, bus)
     agent = NodeAgent(node, store, directory) if node is not None else None
 
+    node_metrics = NodeMetrics(node) if node is not None else None
+    if isinstance(directory, LocalDirectory) and node_metrics is not None:
+        directory.figures = node_metrics.figures
+
+    async def record_figures() -> None:
+        """Every 10 s: the model link's RTT, and a sample of the node's figures."""
+        assert node is not None and node_metrics is not None
+        link = node.models.local_url or (node.models.realtime_url if node.models.api_key else None)
+        while True:
+            await node_metrics.measure_model_link(link)
+            try:
+                sample = {"t": round(time.time(), 1), **node_metrics.figures()}
+                await directory.record_figures(node.id, sample)
+            except Exception as exc:  # Redis away: the dashboard misses a sample
+                log.debug("figures not recorded: %s", exc)
+            await asyncio.sleep(FIGURES_SECONDS)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        recorder = asyncio.create_task(record_figures()) if node is not None else None
         yield
+        if recorder is not None:
+            recorder.cancel()
         if node is not None:
             await node.shutdown()
         if agent is not None:
@@ -82,8 +107,9 @@ def create_app(
     registry.register(requests)
     app.state.cluster_view = metrics.ClusterView()
     registry.register(app.state.cluster_view)
-    if node is not None:
-        registry.register(NodeMetrics(node))
+    if node_metrics is not None:
+        registry.register(node_metrics)
+    app.state.node_metrics = node_metrics
     app.state.metrics_registry = registry
     app.add_middleware(metrics.RequestCounter, requests=requests)
     app.include_router(metrics.router)
@@ -98,6 +124,7 @@ def create_app(
     if public_api:
         app.include_router(sessions.router)
         app.include_router(nodes.router)
+        app.include_router(dashboard.router)
         app.include_router(demo.router)
         web = resources.files("edgevoice.web")
         app.mount("/static", StaticFiles(directory=str(web)), name="static")

@@ -30,6 +30,7 @@ async def list_nodes(request: Request) -> dict[str, Any]:
                 "models": list(n.models),
                 "media_address": n.media_address,
                 "heartbeat_age_seconds": round(max(0.0, now - n.heartbeat_at), 3),
+                "figures": n.extra.get("figures"),
             }
             for n in sorted(nodes, key=lambda n: (n.region, n.id))
         ]
