@@ -24,6 +24,7 @@ from .bargein import Action, BargeInSettings, EdgeBargeIn, EdgeState
 from .errors import CodecError
 from .heard import SpokenText, heard_text
 from .latency import LatencyWindow
+from .mix import ConversationMix
 from .model import RealtimeModel
 from .opus import OpusDecoder, OpusEncoder
 from .playout import Playout, truncate_position_ms
@@ -51,7 +52,10 @@ class Bridge:
         self.encoder = encoder or OpusEncoder()
         # A model whose audio already arrives in real time (echo) needs no pacing.
         paced = not getattr(model, "realtime_output", False)
-        self.playout = Playout(self.encoder, reply, paced=paced, on_item_played=self._played)
+        self.mix = ConversationMix()  # for WHEP listeners of the conversation; idle until one
+        self.playout = Playout(
+            self.mix.tap(self.encoder), reply, paced=paced, on_item_played=self._played
+        )
         self.ingress = LatencyWindow()
         self.egress = LatencyWindow()
         self.turns = TurnClock()
@@ -95,6 +99,7 @@ class Bridge:
         handed = time.perf_counter()
         self.ingress.record(handed - frame.origin)
         self.turns.frame_sent(frame.origin, handed)
+        self.mix.caller(pcm, frame.origin)
         edge = self._edge
         if edge is not None and (edge.state is not EdgeState.LISTENING or self.playout.playing):
             self._edge_frame(edge, pcm)
