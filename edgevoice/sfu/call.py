@@ -1,8 +1,11 @@
-"""One call's media: the caller's peer, its two publications, and the listeners.
+"""One call's media: the caller's peer, its publications, and the listeners.
 
 Caller audio arrives on a tapped receiver and is published undecoded; whoever
 subscribes (the bridge, listeners' tracks) gets the same frame objects. The reply
 publication is fed by the bridge and fanned out to the caller and every listener.
+The mix publication (caller and agent together) is fed by the bridge too, and only
+while a listener subscribes to it (``listen.py`` says who hears what). Video
+sections are rejected (``reject.py``).
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver
 
 from ..statemachine import StateMachine
 from . import sdp
-from .errors import CallStateError, MediaError, OfferError
+from .errors import CallStateError, IceRestartRefused, MediaError, OfferError
 from .fanout import Publication
 from .frames import EncodedFrame, FrameSink
+from .listen import Feed, plan_feeds
 from .peer import MediaConfig, apply_offer, close_peer, make_answer
+from .reject import REJECTED_KINDS, reject_sections
 from .rtpwriter import DirectRtpWriter, direct_rtp_enabled
 from .sequence import SequenceTracker
 from .stats import peer_stats
@@ -31,6 +36,10 @@ from .tap import RtpLike, tap_receiver
 from .track import EncodedTrack
 
 log = logging.getLogger(__name__)
+
+RECENT_LISTENERS = 256  # ids of listeners that left, kept for an idempotent DELETE
+RECENT_SECONDS = 300.0
+SEND_ONLY = "the caller receives no audio: the offer is send-only"
 
 
 class CallState(Enum):
@@ -54,6 +63,7 @@ class Listener:
         self.id = listener_id
         self.pc = pc
         self.tracks: list[tuple[Publication, EncodedTrack]] = []
+        self.feeds: list[Feed] = []
 
     async def close(self) -> None:
         for publication, track in self.tracks:
@@ -76,6 +86,9 @@ class Call:
         self.config = config
         self.caller_audio = Publication(f"{call_id}/caller", on_failure=self._sink_failed)
         self.reply_audio = Publication(f"{call_id}/reply", on_failure=self._sink_failed)
+        self.mix_audio = Publication(f"{call_id}/mix", on_failure=self._sink_failed)
+        self._left: dict[str, float] = {}  # listener id -> when it left
+        self.caller_send_only = False
         self._on_error = on_error
         self._closer: asyncio.Task[None] | None = None
         self.sequence = SequenceTracker()
@@ -124,14 +137,22 @@ class Call:
         pc.on("datachannel", self._caller_datachannel)
         try:
             await apply_offer(pc, offer)
+            _quiet_rejected(pc)
             transceiver = _first_audio(pc)
             tap_receiver(transceiver.receiver, self._caller_packet)
             transceiver.direction = "sendrecv"
             transceiver.sender.replaceTrack(self.reply_track)
             if direct_rtp_enabled():
                 self.reply_track.use_writer(DirectRtpWriter(transceiver))
-            self.reply_audio.subscribe(self.reply_track)
-            return await make_answer(pc, self.config, summary)
+            if summary.audio[0].direction == "sendonly":
+                # The reply is still made (listeners hear it); the caller cannot.
+                self.caller_send_only = True
+                log.warning("call %s: %s", self.id, SEND_ONLY)
+                self.send_event({"type": "warning", "code": "caller_send_only",
+                                 "message": SEND_ONLY})  # fmt: skip
+            else:
+                self.reply_audio.subscribe(self.reply_track)
+            return reject_sections(await make_answer(pc, self.config, summary))
         except BaseException as exc:
             await self.close("setup failed")
             fault = _offer_fault(exc)
@@ -180,34 +201,56 @@ class Call:
         elif self.state is not CallState.CLOSED and len(self._pending_events) < 100:
             self._pending_events.append(text)
 
-    async def add_remote_candidates(self, candidates: tuple[tuple[str | None, str], ...]) -> int:
-        """Trickled caller candidates (WHIP PATCH); returns how many were added."""
+    async def add_remote_candidates(
+        self,
+        candidates: tuple[tuple[str | None, str], ...],
+        ice: sdp.IceCredentials | None = None,
+    ) -> int:
+        """Trickled caller candidates (WHIP PATCH); returns how many were added.
+
+        ``ice`` is the fragment's ``a=ice-ufrag``/``a=ice-pwd``: the current ones (or
+        none) make a trickle, others an ICE restart, refused (IceRestartRefused)."""
         pc = self._pc
         if pc is None or self.state is CallState.CLOSED:
             raise CallStateError(f"call {self.id} has no live caller")
-        added = 0
-        for mid, line in candidates:
-            candidate = sdp.parse_candidate(line)
-            candidate.sdpMid = mid if mid is not None else _first_audio(pc).mid
-            await pc.addIceCandidate(candidate)
-            added += 1
-        return added
+        return await _trickle(pc, candidates, ice, f"call {self.id}")
+
+    async def add_listener_candidates(
+        self,
+        listener_id: str,
+        candidates: tuple[tuple[str | None, str], ...],
+        ice: sdp.IceCredentials | None = None,
+    ) -> int:
+        """Trickled candidates of a WHEP listener (PATCH on its resource)."""
+        listener = self.listeners.get(listener_id)
+        if listener is None or self.state is CallState.CLOSED:
+            raise CallStateError(f"no live listener {listener_id} on call {self.id}")
+        return await _trickle(listener.pc, candidates, ice, f"listener {listener_id}")
 
     # listeners --------------------------------------------------------------
-    async def add_listener(self, offer: str) -> tuple[str, str]:
-        """Answer a WHEP offer: first audio section hears the caller, second the agent."""
+    def publication(self, feed: Feed) -> Publication:
+        return {Feed.CALLER: self.caller_audio, Feed.AGENT: self.reply_audio,
+                Feed.MIX: self.mix_audio}[feed]  # fmt: skip
+
+    async def add_listener(self, offer: str, chosen: Feed | None = None) -> tuple[str, str]:
+        """Answer a WHEP offer: one receiving audio section hears the conversation
+        mixed (or the ``chosen`` side), two hear the caller and the agent."""
         if self.state is CallState.CLOSED:
             raise CallStateError(f"call {self.id} has ended")
         summary = sdp.summarize_offer(offer)
         if not summary.audio_receiving():
             raise OfferError("a WHEP offer must receive audio (recvonly or sendrecv)")
+        plan = plan_feeds([m.direction for m in summary.audio], chosen)
         listener = Listener(secrets.token_urlsafe(16), self.config.new_peer())
         try:
             await apply_offer(listener.pc, offer)
+            _quiet_rejected(listener.pc)
             audio = [t for t in listener.pc.getTransceivers() if t.kind == "audio"]
-            for transceiver, publication in zip(
-                audio, (self.caller_audio, self.reply_audio), strict=False
-            ):
+            for transceiver, feed in zip(audio, plan, strict=False):
+                if feed is None:
+                    transceiver.direction = "inactive"
+                    continue
+                publication = self.publication(feed)
                 track = EncodedTrack()
                 transceiver.direction = "sendonly"
                 transceiver.sender.replaceTrack(track)
@@ -215,7 +258,8 @@ class Call:
                     track.use_writer(DirectRtpWriter(transceiver))
                 publication.subscribe(track)
                 listener.tracks.append((publication, track))
-            answer = await make_answer(listener.pc, self.config, summary)
+                listener.feeds.append(feed)
+            answer = reject_sections(await make_answer(listener.pc, self.config, summary))
         except BaseException as exc:
             await listener.close()
             fault = _offer_fault(exc)
@@ -223,19 +267,35 @@ class Call:
                 raise
             raise fault from exc
         self.listeners[listener.id] = listener
+        feeds = "+".join(f.value for f in listener.feeds)
+        log.info("call %s: WHEP listener %s joined, hears %s (%d listening)",
+                 self.id, listener.id, feeds, len(self.listeners))  # fmt: skip
 
         @listener.pc.on("connectionstatechange")
         async def _changed() -> None:
             if listener.pc.connectionState in ("failed", "closed"):
-                await self.remove_listener(listener.id)
+                await self._drop_listener(listener.id, "peer " + listener.pc.connectionState)
 
         return listener.id, answer
 
     async def remove_listener(self, listener_id: str) -> bool:
+        """Remove a listener (its DELETE); True also for one that left recently (its
+        peer closed first), so that a DELETE is idempotent."""
+        if await self._drop_listener(listener_id, "deleted"):
+            return True
+        left = self._left.get(listener_id)
+        return left is not None and time.monotonic() - left < RECENT_SECONDS
+
+    async def _drop_listener(self, listener_id: str, reason: str) -> bool:
         listener = self.listeners.pop(listener_id, None)
         if listener is None:
             return False
+        self._left[listener_id] = time.monotonic()
+        while len(self._left) > RECENT_LISTENERS:
+            del self._left[next(iter(self._left))]
         await listener.close()
+        log.info("call %s: WHEP listener %s left (%s; %d listening)",
+                 self.id, listener_id, reason, len(self.listeners))  # fmt: skip
         return True
 
     # life -------------------------------------------------------------------
@@ -246,9 +306,10 @@ class Call:
         self._state.to(CallState.CLOSED)
         self.caller_audio.end()
         self.reply_audio.end()
+        self.mix_audio.end()
         self.reply_track.stop()
         for listener_id in list(self.listeners):
-            await self.remove_listener(listener_id)
+            await self._drop_listener(listener_id, "call ended")
         if self._pc is not None:
             await close_peer(self._pc)
         self.closed.set()
@@ -273,7 +334,13 @@ class Call:
                 "subscribers": self.reply_audio.subscribers,
                 "dropped_to_caller": self.reply_track.dropped,
             },
+            "mix_audio": {
+                "frames": self.mix_audio.frames,
+                "bytes": self.mix_audio.bytes,
+                "subscribers": self.mix_audio.subscribers,
+            },
             "listeners": len(self.listeners),
+            "caller_send_only": self.caller_send_only,
         }
         if self._pc is not None and self.state is not CallState.CLOSED:
             out["caller_peer"] = await peer_stats(self._pc)
@@ -288,6 +355,37 @@ def _offer_fault(exc: BaseException) -> BaseException:
         return exc
     log.warning("offer could not be answered: %s: %s", type(exc).__name__, exc)
     return OfferError(f"SDP offer could not be answered: {type(exc).__name__}: {exc}")
+
+
+def _quiet_rejected(pc: RTCPeerConnection) -> None:
+    """Nothing flows on a section the answer rejects (``reject.py`` edits the text)."""
+    for transceiver in pc.getTransceivers():
+        if transceiver.kind in REJECTED_KINDS:
+            transceiver.direction = "inactive"
+
+
+async def _trickle(
+    pc: RTCPeerConnection,
+    candidates: tuple[tuple[str | None, str], ...],
+    ice: sdp.IceCredentials | None,
+    who: str,
+) -> int:
+    if ice is not None and pc.remoteDescription is not None:
+        current = sdp.ice_credentials(pc.remoteDescription.sdp)
+        if sdp.is_ice_restart(ice, current):
+            raise IceRestartRefused(
+                "ICE restart is not supported (the fragment's ICE credentials differ "
+                "from the offer's): start a new session"
+            )
+    mids = {t.mid for t in pc.getTransceivers() if t.mid is not None}
+    added = 0
+    for mid, line in candidates:
+        candidate = sdp.parse_candidate(line)
+        candidate.sdpMid = mid if mid in mids else _first_audio(pc).mid
+        await pc.addIceCandidate(candidate)
+        added += 1
+    log.debug("%s: %d trickled candidates", who, added)
+    return added
 
 
 def _first_audio(pc: RTCPeerConnection) -> RTCRtpTransceiver:

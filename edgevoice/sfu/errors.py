@@ -9,6 +9,8 @@ Taxonomy (every error says whether trying again can help):
   - ``PortsExhausted`` — the node's UDP port range has no free port: retryable.
   - ``CallStateError`` — the operation does not fit the call's state (a second caller,
     a closed call): not retryable.
+  - ``IceRestartRefused`` — a trickle fragment with new ICE credentials (a restart),
+    which a node does not support: not retryable.
   - ``SrtpProtectError`` — libsrtp refused to protect an outgoing packet (a session
     torn down, a key past its packet limit): the stream is over, not retryable.
 """
@@ -31,6 +33,10 @@ class PortsExhausted(MediaError):
 
 
 class CallStateError(MediaError):
+    retryable = False
+
+
+class IceRestartRefused(MediaError):
     retryable = False
 
 

@@ -166,9 +166,36 @@ class SdpFragment:
     pwd: str | None
     candidates: tuple[tuple[str | None, str], ...]  # (mid, "candidate:..." without "a=")
 
-    @property
-    def ice_restart(self) -> bool:
-        return self.ufrag is not None or self.pwd is not None
+
+@dataclass(frozen=True, slots=True)
+class IceCredentials:
+    """The ICE username fragment and password a peer announced (either may be absent)."""
+
+    ufrag: str | None = None
+    pwd: str | None = None
+
+
+def is_ice_restart(fragment: IceCredentials, current: IceCredentials) -> bool:
+    """A trickle fragment restarts ICE only when it carries credentials that *differ*
+    from the peer's current ones (RFC 8840, libwebrtc's rule): a standard trickle
+    repeats the current ``a=ice-ufrag``/``a=ice-pwd``, and one without any is a
+    trickle too."""
+    return (fragment.ufrag is not None and fragment.ufrag != current.ufrag) or (
+        fragment.pwd is not None and fragment.pwd != current.pwd
+    )
+
+
+def ice_credentials(sdp: str) -> IceCredentials:
+    """The first ``a=ice-ufrag``/``a=ice-pwd`` of a description (session or media level;
+    a bundled description has one pair)."""
+    ufrag = pwd = None
+    for raw in sdp.replace("\r\n", "\n").split("\n"):
+        line = raw.strip()
+        if ufrag is None and line.startswith("a=ice-ufrag:"):
+            ufrag = line[len("a=ice-ufrag:") :]
+        elif pwd is None and line.startswith("a=ice-pwd:"):
+            pwd = line[len("a=ice-pwd:") :]
+    return IceCredentials(ufrag, pwd)
 
 
 def parse_sdpfrag(text: str) -> SdpFragment:

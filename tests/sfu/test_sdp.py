@@ -74,10 +74,24 @@ def test_keep_only_loopback_candidates() -> None:
 
 
 def test_sdpfrag_trickle_and_restart() -> None:
-    trickle = sdp.parse_sdpfrag("a=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n")
-    assert not trickle.ice_restart
-    assert trickle.candidates == (("0", "candidate:1 1 udp 1 127.0.0.1 9 typ host"),)
-    restart = sdp.parse_sdpfrag("a=ice-ufrag:x\r\na=ice-pwd:y\r\n")
-    assert restart.ice_restart
+    current = sdp.IceCredentials("abcd", "secretpwd")
+    bare = sdp.parse_sdpfrag("a=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n")
+    assert not sdp.is_ice_restart(sdp.IceCredentials(bare.ufrag, bare.pwd), current)
+    assert bare.candidates == (("0", "candidate:1 1 udp 1 127.0.0.1 9 typ host"),)
+    # RFC 8840 trickle as medooze's WHIPClient sends it: the current credentials again
+    standard = sdp.parse_sdpfrag(
+        "a=ice-ufrag:abcd\r\na=ice-pwd:secretpwd\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n"
+        "a=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n"
+    )
+    assert not sdp.is_ice_restart(sdp.IceCredentials(standard.ufrag, standard.pwd), current)
+    assert standard.candidates == bare.candidates
+    for ufrag, pwd in (("x", "y"), ("abcd", "other"), ("other", None)):
+        assert sdp.is_ice_restart(sdp.IceCredentials(ufrag, pwd), current)
     with pytest.raises(OfferError):
         sdp.parse_sdpfrag("garbage line")
+
+
+def test_ice_credentials_of_a_description() -> None:
+    text = "v=0\r\nm=audio 9 x 0\r\na=ice-ufrag:u1\r\na=ice-pwd:p1\r\na=ice-ufrag:u2\r\n"
+    assert sdp.ice_credentials(text) == sdp.IceCredentials("u1", "p1")
+    assert sdp.ice_credentials("v=0\r\n") == sdp.IceCredentials()
