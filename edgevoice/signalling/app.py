@@ -27,7 +27,7 @@ from ..cluster.eventbus import EventBus, NodeEventBus
 from ..cluster.local import LocalNodeClient
 from ..node.metrics import NodeMetrics
 from ..node.node import Node
-from . import metrics, problems
+from . import bodies, metrics, problems
 from .nodeagent import NodeAgent
 from .routes import dashboard, demo, health, internal, nodes, regions, sessions, whip
 from .service import SessionService
@@ -111,6 +111,7 @@ def create_app(
         registry.register(node_metrics)
     app.state.node_metrics = node_metrics
     app.state.metrics_registry = registry
+    app.add_middleware(bodies.BodyLimits, settings=settings)
     app.add_middleware(metrics.RequestCounter, requests=requests)
     app.include_router(metrics.router)
     problems.install(app)

@@ -3,12 +3,14 @@
 Taxonomy (status → class):
 - 400 ``BadRequest`` — malformed body, SDP without Opus audio, unknown model.
 - 401 ``Unauthorized`` — missing, wrong or expired API key / client secret.
+- 403 ``Forbidden`` — the demo endpoint refuses this client or ``Host``.
 - 404 ``NotFound`` — no such session or resource (or it has ended).
 - 409 ``Conflict`` — the session is already connected (one caller per session).
 - 412 ``PreconditionFailed`` / 428 ``PreconditionRequired`` — ETag checks on PATCH.
 - 413 ``TooLarge`` — body over the limit.
 - 415 ``UnsupportedMediaType`` — wrong Content-Type.
 - 422 ``Unprocessable`` — understood but not supported (ICE restart).
+- 429 ``TooManyRequests`` — a client over its rate (the demo endpoint); ``Retry-After`` set.
 - 503 ``Unavailable`` — at capacity or the model is unreachable; ``Retry-After`` set;
   the only retryable one.
 Lower planes' errors are mapped onto these in ``problems.py``.
@@ -47,6 +49,10 @@ class Unauthorized(Problem):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="edgevoice"'})
 
 
+class Forbidden(Problem):
+    status, title = 403, "Forbidden"
+
+
 class NotFound(Problem):
     status, title = 404, "Not Found"
 
@@ -73,6 +79,13 @@ class Unprocessable(Problem):
 
 class PreconditionRequired(Problem):
     status, title = 428, "Precondition Required"
+
+
+class TooManyRequests(Problem):
+    status, title = 429, "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
 class Unavailable(Problem):

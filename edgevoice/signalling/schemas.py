@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic_core import PydanticCustomError
+
+from .limits import metadata_problem
 
 
 class CreateSession(BaseModel):
@@ -14,7 +17,11 @@ class CreateSession(BaseModel):
     instructions: str | None = Field(None, max_length=20_000)
     voice: str | None = Field(None, max_length=64)
     ttl_seconds: int | None = Field(None, ge=5, le=3600, description="client secret lifetime")
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="yours, returned as given: up to 64 keys (nested ones count), keys up to "
+        "64 characters, strings up to 1024, 8 levels deep, 16 KiB as JSON",
+    )
     turn_detection: dict[str, Any] | None = Field(
         default_factory=lambda: {"type": "server_vad"},
         description="server_vad (threshold, prefix_padding_ms, silence_duration_ms), "
@@ -48,6 +55,14 @@ class CreateSession(BaseModel):
         for name, rtt in (value or {}).items():
             if not 0 <= rtt <= 60_000 or len(name) > 64:
                 raise ValueError("each region's RTT is 0-60000 ms, region names up to 64 chars")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        problem = metadata_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("metadata_limits", problem)
         return value
 
 

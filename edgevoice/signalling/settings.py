@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         "WHIP offer is ended (reason connect_timeout), freeing its slot, ports and model link"
     )  # fmt: skip
     max_body_bytes: int = Field(64 * 1024, description="largest accepted SDP body")
+    max_json_bytes: int = Field(
+        256 * 1024, ge=1024, description="largest accepted JSON body (POST /v1/sessions, ...)"
+    )
     demo: bool | None = Field(None, description="demo session endpoint (default: on for loopback)")
     realtime_url: str = Field("wss://api.openai.com/v1/realtime", description="realtime model URL")
     openai_api_key: str | None = Field(
