@@ -80,3 +80,25 @@ class SessionCreated(BaseModel):
     ice_servers: list[dict[str, Any]]
     expires_at: int
     node: dict[str, str] = Field(description="the media node that holds the session: id, region")
+
+
+class CreateListener(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_seconds: int = Field(
+        300, ge=5, le=3600, description="how long the token may start new WHEP listeners"
+    )
+
+
+class ListenerGrant(BaseModel):
+    """A listener token for a supervisor's page: it can listen (WHEP) to one session,
+    nothing else; the API key stays on the backend."""
+
+    object: str = "edgevoice.listener_token"
+    session_id: str
+    token: str
+    expires_at: int
+    whep_url: str = Field(
+        description="POST a WHEP offer here with the token as Bearer; add ?track=caller, "
+        "agent or mix to hear one side on a single audio section"
+    )
