@@ -16,11 +16,11 @@ from . import __version__
 _FLAGS = {
     "serve": ["host", "port", "model", "nodes", "region", "rtc_ports", "public_ip",
               "media_address", "redis_url", "max_sessions", "drain_seconds", "demo",
-              "connect_timeout_seconds"],
+              "connect_timeout_seconds", "demo_hosts"],
     "node": ["redis_url", "region", "node_id", "host", "port", "advertise_url", "rtc_ports",
              "public_ip", "media_address", "max_sessions", "model", "drain_seconds",
              "connect_timeout_seconds"],
-    "signalling": ["redis_url", "host", "port", "region", "model", "demo"],
+    "signalling": ["redis_url", "host", "port", "region", "model", "demo", "demo_hosts"],
 }  # fmt: skip
 _HELP = {
     "serve": "run signalling, SFU and bridge (one process, or --nodes N processes)",
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for kind in ("serve", "node", "signalling"):
         _process_parser(sub, kind)
+    from .processes.keys import add_cli as add_keys
+
+    add_keys(sub)
     try:
         from .modelserver.cli import add_cli as add_model_server
     except ImportError:

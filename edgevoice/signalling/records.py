@@ -55,6 +55,9 @@ class SessionRecord(BaseModel):
     node_region: str | None = None
     final_stats: dict[str, Any] | None = None
     transcript: list[dict[str, Any]] = Field(default_factory=list)
+    # WHEP listener tokens of the session: sha256 of the token -> when it stops
+    # admitting new listeners (listeners.py)
+    listener_tokens: dict[str, float] = Field(default_factory=dict)
 
     def can(self, wanted: SessionState) -> bool:
         return StateMachine(self.state, SESSION_EDGES).can(wanted)

@@ -28,7 +28,6 @@ from .errors import (
     NotFound,
     PreconditionFailed,
     Unauthorized,
-    Unprocessable,
 )
 from .records import SessionRecord, SessionState
 from .schemas import ClientSecret, CreateSession, SessionCreated
@@ -38,6 +37,13 @@ from .turn import ice_servers_for
 
 log = logging.getLogger(__name__)
 NODE_LOST = "node_lost"
+RECENT_END_SECONDS = 300.0  # a DELETE this long after the end still answers 200
+
+
+def ended_recently(record: SessionRecord, now: float) -> bool:
+    """Whether a finished session ended so recently that a DELETE is still a repeat
+    (clients close their peer connection first, then DELETE)."""
+    return record.ended_at is not None and now - record.ended_at <= RECENT_END_SECONDS
 
 
 def settings_of(record: SessionRecord) -> SessionSettings:
@@ -162,7 +168,7 @@ class SessionService:
 
     async def describe(self, session_id: str) -> dict[str, Any]:
         record = await self.record(session_id)
-        out = record.model_dump(mode="json", exclude={"secret_hash", "resource_id", "etag"})
+        out = record.model_dump(mode="json", exclude={"secret_hash", "resource_id", "etag", "listener_tokens"})
         out["node"] = {"id": record.node_id, "region": record.node_region}
         for key in ("node_id", "node_region", "final_stats"):
             out.pop(key, None)
@@ -279,35 +285,19 @@ class SessionService:
         if record.finished:
             raise NotFound(f"session {record.id} has ended")
         frag = sdp.parse_sdpfrag(fragment)
-        if frag.ice_restart:
-            raise Unprocessable("ICE restart is not supported: start a new session")
         if if_match and if_match.strip() not in ("*", '"*"', record.etag):
             raise PreconditionFailed("If-Match does not match the resource's ETag")
-        await (await self._client(record)).patch(record.id, frag.candidates)
+        # The node compares the fragment's ufrag/pwd with the offer's: the same ones are a
+        # trickle, changed ones an ICE restart (refused there: 422).
+        ice = sdp.IceCredentials(frag.ufrag, frag.pwd)
+        await (await self._client(record)).patch(record.id, frag.candidates, ice)
 
     async def whip_delete(self, resource_id: str, header: str | None) -> None:
         record = await self._resource(resource_id, header)
         if record.finished:
+            if ended_recently(record, time.time()):
+                return  # its peer closed first: a DELETE is idempotent
             raise NotFound(f"session {record.id} has already ended")
         await self._end(record, "deleted by WHIP client")
 
-    # WHEP ----------------------------------------------------------------------
-    async def _live(self, session_id: str) -> tuple[SessionRecord, NodeClient]:
-        record = await self.record(session_id)
-        if record.finished:
-            raise NotFound(f"session {session_id} has ended")
-        if record.state is SessionState.CREATED:
-            raise Conflict(f"session {session_id} has no caller yet; listen after it connects")
-        return record, await self._client(record)
-
-    async def whep_offer(self, session_id: str, offer: str) -> tuple[str, str]:
-        _, client = await self._live(session_id)
-        return await client.listen(session_id, offer)
-
-    async def whep_delete(self, session_id: str, listener_id: str) -> None:
-        try:
-            _, client = await self._live(session_id)
-        except Conflict:
-            raise NotFound("no such listener") from None
-        if not await client.unlisten(session_id, listener_id):
-            raise NotFound("no such listener")
+    # WHEP listeners: listeners.py

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         256 * 1024, ge=1024, description="largest accepted JSON body (POST /v1/sessions, ...)"
     )
     demo: bool | None = Field(None, description="demo session endpoint (default: on for loopback)")
+    demo_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="more Host names the demo routes answer to (comma-separated; "
+        "localhost, 127.0.0.1, the bind host and the advertised host always)",
+    )
     realtime_url: str = Field("wss://api.openai.com/v1/realtime", description="realtime model URL")
     openai_api_key: str | None = Field(
         None,
@@ -71,7 +76,7 @@ class Settings(BaseSettings):
     )
     nodes: str = Field("1", description="serve: node processes, a number or 'auto' (one per core)")
 
-    @field_validator("ice_servers", mode="before")
+    @field_validator("ice_servers", "demo_hosts", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
