@@ -10,8 +10,9 @@ import asyncio
 
 from ..cluster.directory import RedisDirectory
 from ..cluster.eventbus import RedisEventBus
-from ..cluster.redisconn import MAX_FOLLOWERS, connect
+from ..cluster.redisconn import MAX_FOLLOWERS, REDIS_ERRORS, connect
 from ..signalling.app import create_app
+from ..signalling.keys import RedisKeys
 from ..signalling.settings import Settings
 from ..signalling.store import RedisStore
 from .cluster import require_cluster
@@ -20,7 +21,16 @@ from .http import HttpServer, on_signals
 
 async def run_signalling(settings: Settings, *, banner: str | None = None) -> int:
     """Serve until SIGTERM/SIGINT; ``banner`` replaces the ready line (serve's)."""
-    require_cluster(settings, "signalling")
+    stored = 0
+    if settings.redis_url and not settings.api_key:
+        probe = connect(settings.redis_url)
+        try:
+            stored = await RedisKeys(probe).count()
+        except REDIS_ERRORS:
+            stored = 0
+        finally:
+            await probe.aclose()
+    require_cluster(settings, "signalling", stored)
     assert settings.redis_url is not None and settings.cluster_secret is not None
     redis = connect(settings.redis_url)
     followers = connect(settings.redis_url, MAX_FOLLOWERS)

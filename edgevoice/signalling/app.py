@@ -25,11 +25,13 @@ from .. import __version__
 from ..cluster.directory import Directory, LocalDirectory
 from ..cluster.eventbus import EventBus, NodeEventBus
 from ..cluster.local import LocalNodeClient
+from ..cluster.redisconn import connect
 from ..node.metrics import NodeMetrics
 from ..node.node import Node
 from . import bodies, metrics, problems
+from .keys import KeyStore, MemoryKeys, RedisKeys
 from .nodeagent import NodeAgent
-from .routes import dashboard, demo, health, internal, nodes, regions, sessions, whip
+from .routes import dashboard, demo, health, internal, nodes, regions, sessions, usage, whip
 from .service import SessionService
 from .settings import Settings
 from .store import SessionStore, open_store
@@ -56,7 +58,8 @@ def create_app(
             raise ValueError("a process without a node needs the cluster's directory and bus")
         directory = directory or LocalDirectory(node)
         bus = bus or NodeEventBus(node)
-    svc = SessionService(settings, store, directory, bus)
+    keys: KeyStore = RedisKeys(connect(settings.redis_url)) if settings.redis_url else MemoryKeys()
+    svc = SessionService(settings, store, directory, bus, keys)
     agent = NodeAgent(node, store, directory) if node is not None else None
 
     node_metrics = NodeMetrics(node) if node is not None else None
@@ -126,6 +129,7 @@ def create_app(
         app.include_router(sessions.router)
         app.include_router(nodes.router)
         app.include_router(dashboard.router)
+        app.include_router(usage.router)
         app.include_router(demo.router)
         web = resources.files("edgevoice.web")
         app.mount("/static", StaticFiles(directory=str(web)), name="static")

@@ -6,6 +6,7 @@ from fastapi import Request
 
 from . import auth
 from .errors import BadRequest, TooLarge, Unauthorized, UnsupportedMediaType
+from .keys import DEFAULT_TENANT
 from .service import SessionService
 
 
@@ -14,13 +15,28 @@ def service(request: Request) -> SessionService:
     return svc
 
 
-def require_api_key(request: Request) -> None:
-    """Dependency: the caller must present the node's API key as Bearer token."""
+async def require_api_key(request: Request) -> str:
+    """Dependency: an API key as Bearer token; the tenant it belongs to (also kept in
+    ``request.state.tenant``). ``EDGEVOICE_API_KEY`` is the default tenant's key."""
     token = auth.bearer_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthorized("missing 'Authorization: Bearer <API key>' header")
-    if not auth.same_secret(token, service(request).settings.api_key or ""):
+    svc = service(request)
+    tenant: str | None = None
+    if svc.settings.api_key and auth.same_secret(token, svc.settings.api_key):
+        tenant = DEFAULT_TENANT
+    elif token.startswith(auth.API_KEY_PREFIX):
+        tenant = await svc.keys.tenant_of(token)
+    if tenant is None:
         raise Unauthorized("wrong API key")
+    request.state.tenant = tenant
+    return tenant
+
+
+def tenant(request: Request) -> str:
+    """The tenant ``require_api_key`` found for this request."""
+    found: str = request.state.tenant
+    return found
 
 
 async def read_body(request: Request, content_type: str) -> str:

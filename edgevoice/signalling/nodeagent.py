@@ -16,6 +16,7 @@ from ..cluster.directory import Directory
 from ..node.node import Node
 from .records import SessionRecord, SessionState
 from .store import SessionStore
+from .usage import usage_entry
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,22 @@ class NodeAgent:
         self._spawn(f"{session_id} connected", self.store.update(session_id, change))
 
     def _ended(self, session_id: str, reason: str, final: dict[str, Any]) -> None:
+        ended: list[SessionRecord] = []
+
         def change(record: SessionRecord) -> bool:
             if not record.end(SessionState.CLOSED, reason):
                 return False
             record.final_stats = final.get("stats")
             record.transcript = final.get("transcript", [])
+            ended[:] = [record]
             return True
 
         async def report() -> None:
             try:
                 await self.store.update(session_id, change)
+                entry = usage_entry(ended[0], final.get("stats")) if ended else None
+                if entry is not None:
+                    await self.store.add_usage(ended[0].tenant, entry)
             finally:
                 await self.directory.release(self.node.id, session_id)
 

@@ -51,6 +51,7 @@ class SessionRecord(BaseModel):
     connected_at: float | None = None
     ended_at: float | None = None
     end_reason: str | None = None
+    tenant: str = "default"  # whose API key created it; only that tenant sees it
     node_id: str | None = None  # the node holding the session's slot, from creation
     node_region: str | None = None
     final_stats: dict[str, Any] | None = None

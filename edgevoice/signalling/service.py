@@ -29,11 +29,13 @@ from .errors import (
     PreconditionFailed,
     Unauthorized,
 )
+from .keys import DEFAULT_TENANT, KeyStore, MemoryKeys
 from .records import SessionRecord, SessionState
 from .schemas import ClientSecret, CreateSession, SessionCreated
 from .settings import Settings
 from .store import SessionStore
 from .turn import ice_servers_for
+from .usage import usage_summary
 
 log = logging.getLogger(__name__)
 NODE_LOST = "node_lost"
@@ -61,15 +63,23 @@ def settings_of(record: SessionRecord) -> SessionSettings:
 
 class SessionService:
     def __init__(
-        self, settings: Settings, store: SessionStore, directory: Directory, bus: EventBus
+        self,
+        settings: Settings,
+        store: SessionStore,
+        directory: Directory,
+        bus: EventBus,
+        keys: KeyStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.directory = directory
         self.bus = bus
+        self.keys: KeyStore = keys or MemoryKeys()
 
     # sessions ----------------------------------------------------------------
-    async def create(self, body: CreateSession, base_url: str) -> SessionCreated:
+    async def create(
+        self, body: CreateSession, base_url: str, tenant: str = DEFAULT_TENANT
+    ) -> SessionCreated:
         model = body.model or self.settings.model
         now = time.time()
         nodes = await self.directory.nodes()
@@ -115,6 +125,7 @@ class SessionService:
             expires_at=now + ttl,
             node_id=chosen.id,
             node_region=chosen.region,
+            tenant=tenant,
         )
         try:
             await self.store.put(record)
@@ -151,6 +162,18 @@ class SessionService:
             if not await self.directory.alive(record.node_id):
                 record = await self._finish(session_id, SessionState.FAILED, NODE_LOST)
         return record
+
+    async def owned(self, session_id: str, tenant: str) -> SessionRecord:
+        """The session's record if ``tenant`` owns it; another tenant's is not found."""
+        record = await self.store.get(session_id)
+        if record is None or not auth.same_secret(record.tenant, tenant):
+            raise NotFound(f"no session {session_id}")
+        return await self.record(session_id)
+
+    async def usage(self, tenant: str, start: float, end: float) -> dict[str, Any]:
+        """What ``tenant``'s calls that ended in [start, end) used, summed and by model."""
+        entries = await self.store.usage(tenant, start, end)
+        return usage_summary(tenant, start, end, entries)
 
     async def _finish(self, session_id: str, state: SessionState, reason: str) -> SessionRecord:
         """End a record that no live call will end (nothing live, or its node is gone)."""

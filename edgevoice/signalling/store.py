@@ -13,6 +13,7 @@ write never resurrects a session that has ended (the state machine refuses the e
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from .records import SessionRecord
 
 Change = Callable[[SessionRecord], bool]
 CAS_ATTEMPTS = 100
+USAGE_KEPT = 100_000  # entries per tenant in memory
+USAGE_KEEP_SECONDS = 400 * 86400  # in Redis: a little over a year
 
 KEEP_FINISHED_SECONDS = 3600
 
@@ -45,6 +48,12 @@ class SessionStore(Protocol):
     async def claim(self, session_id: str) -> bool:
         """True for the first caller only: one WHIP connect per session, store-wide."""
 
+    async def add_usage(self, tenant: str, entry: dict[str, Any]) -> None:
+        """Keep one ended call's usage (``usage.usage_entry``) for its tenant."""
+
+    async def usage(self, tenant: str, start: float, end: float) -> list[dict[str, Any]]:
+        """The tenant's entries whose call ended in [start, end)."""
+
     async def close(self) -> None: ...
 
 
@@ -63,6 +72,15 @@ class MemoryStore:
         self._secrets: dict[str, str] = {}
         self._resources: dict[str, str] = {}
         self._claims: set[str] = set()
+        self._usage: dict[str, list[dict[str, Any]]] = {}
+
+    async def add_usage(self, tenant: str, entry: dict[str, Any]) -> None:
+        entries = self._usage.setdefault(tenant, [])
+        entries.append(entry)
+        del entries[:-USAGE_KEPT]
+
+    async def usage(self, tenant: str, start: float, end: float) -> list[dict[str, Any]]:
+        return [e for e in self._usage.get(tenant, []) if start <= e["ended_at"] < end]
 
     async def claim(self, session_id: str) -> bool:
         if session_id in self._claims:
@@ -171,6 +189,17 @@ class RedisStore:
     async def by_resource(self, resource_id: str) -> SessionRecord | None:
         session_id = await self._redis.get(self._key("resource", resource_id))
         return None if session_id is None else await self.get(str(session_id))
+
+    async def add_usage(self, tenant: str, entry: dict[str, Any]) -> None:
+        key = self._key("usage", tenant)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {json.dumps(entry, sort_keys=True): entry["ended_at"]})
+            pipe.zremrangebyscore(key, "-inf", time.time() - USAGE_KEEP_SECONDS)
+            await pipe.execute()
+
+    async def usage(self, tenant: str, start: float, end: float) -> list[dict[str, Any]]:
+        raw: Any = await self._redis.zrangebyscore(self._key("usage", tenant), start, f"({end}")
+        return [json.loads(item) for item in raw]
 
     async def claim(self, session_id: str) -> bool:
         key = self._key("claim", session_id)
