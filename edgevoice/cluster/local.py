@@ -6,6 +6,8 @@ from typing import Any
 
 from ..bridge.model import SessionSettings
 from ..node.node import Node
+from ..sfu.listen import Feed
+from ..sfu.sdp import IceCredentials
 from .nodeapi import Candidate
 
 
@@ -17,8 +19,10 @@ class LocalNodeClient:
     async def answer(self, session_id: str, settings: SessionSettings, offer: str) -> str:
         return await self.node.connect_caller(session_id, settings, offer)
 
-    async def patch(self, session_id: str, candidates: tuple[Candidate, ...]) -> int:
-        return await self.node.get(session_id).call.add_remote_candidates(candidates)
+    async def patch(
+        self, session_id: str, candidates: tuple[Candidate, ...], ice: IceCredentials
+    ) -> int:
+        return await self.node.get(session_id).call.add_remote_candidates(candidates, ice)
 
     async def delete(self, session_id: str, reason: str) -> bool:
         live = self.node.sessions.get(session_id)
@@ -27,13 +31,25 @@ class LocalNodeClient:
         await live.close(reason)
         return True
 
-    async def listen(self, session_id: str, offer: str) -> tuple[str, str]:
-        return await self.node.add_listener(session_id, offer)
+    async def listen(self, session_id: str, offer: str, feed: Feed | None) -> tuple[str, str]:
+        live = self.node.get(session_id)
+        live.bridge.mix.attach(live.call.mix_audio)  # mixes only while someone listens
+        return await live.call.add_listener(offer, feed)
+
+    async def listener_patch(
+        self,
+        session_id: str,
+        listener_id: str,
+        candidates: tuple[Candidate, ...],
+        ice: IceCredentials,
+    ) -> int:
+        call = self.node.get(session_id).call
+        return await call.add_listener_candidates(listener_id, candidates, ice)
 
     async def unlisten(self, session_id: str, listener_id: str) -> bool:
         if session_id not in self.node.sessions:
             return False
-        return await self.node.remove_listener(session_id, listener_id)
+        return await self.node.get(session_id).call.remove_listener(listener_id)
 
     async def stats(self, session_id: str) -> dict[str, Any] | None:
         live = self.node.sessions.get(session_id)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..bridge.model import SessionSettings
+from ..sfu.listen import Feed
+from ..sfu.sdp import IceCredentials
 
 Candidate = tuple[str | None, str]  # (mid, "candidate:...") as trickled by a WHIP client
 
@@ -20,17 +22,31 @@ class NodeClient(Protocol):
     async def answer(self, session_id: str, settings: SessionSettings, offer: str) -> str:
         """Start the session's call and bridge from the caller's offer; the SDP answer."""
 
-    async def patch(self, session_id: str, candidates: tuple[Candidate, ...]) -> int:
-        """Add trickled caller candidates; how many were taken."""
+    async def patch(
+        self, session_id: str, candidates: tuple[Candidate, ...], ice: IceCredentials
+    ) -> int:
+        """Add trickled caller candidates; how many were taken. ``ice`` holds the
+        fragment's credentials: changed ones are an ICE restart, refused
+        (``IceRestartRefused``, a 422)."""
 
     async def delete(self, session_id: str, reason: str) -> bool:
         """End the live call (False: nothing live there)."""
 
-    async def listen(self, session_id: str, offer: str) -> tuple[str, str]:
-        """Add a WHEP listener; (listener id, SDP answer)."""
+    async def listen(self, session_id: str, offer: str, feed: Feed | None) -> tuple[str, str]:
+        """Add a WHEP listener hearing ``feed`` (None: decided by its offer's audio
+        sections, ``sfu.listen``); (listener id, SDP answer)."""
+
+    async def listener_patch(
+        self,
+        session_id: str,
+        listener_id: str,
+        candidates: tuple[Candidate, ...],
+        ice: IceCredentials,
+    ) -> int:
+        """Add a listener's trickled candidates (as ``patch``)."""
 
     async def unlisten(self, session_id: str, listener_id: str) -> bool:
-        """Remove a listener (False: no such listener)."""
+        """Remove a listener (False: no such listener, nor one that left recently)."""
 
     async def stats(self, session_id: str) -> dict[str, Any] | None:
         """``{"stats": …, "transcript": […]}`` of the live call, None if not live there."""

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 
 from ..bridge.model import SessionSettings
+from ..sfu.listen import Feed
+from ..sfu.sdp import IceCredentials
 from .errors import NodeUnreachable, RemoteProblem
 from .nodeapi import Candidate, settings_to_json
 
@@ -47,8 +49,10 @@ class RemoteNodeClient:
         assert response is not None
         return str(response.json()["answer"])
 
-    async def patch(self, session_id: str, candidates: tuple[Candidate, ...]) -> int:
-        body = {"candidates": [list(c) for c in candidates]}
+    async def patch(
+        self, session_id: str, candidates: tuple[Candidate, ...], ice: IceCredentials
+    ) -> int:
+        body = _trickle_body(candidates, ice)
         response = await self._call("POST", f"/sessions/{session_id}/candidates", body)
         assert response is not None
         return int(response.json()["added"])
@@ -58,11 +62,24 @@ class RemoteNodeClient:
         assert response is not None
         return bool(response.json()["ended"])
 
-    async def listen(self, session_id: str, offer: str) -> tuple[str, str]:
-        response = await self._call("POST", f"/sessions/{session_id}/listeners", {"offer": offer})
+    async def listen(self, session_id: str, offer: str, feed: Feed | None) -> tuple[str, str]:
+        body = {"offer": offer, "track": None if feed is None else feed.value}
+        response = await self._call("POST", f"/sessions/{session_id}/listeners", body)
         assert response is not None
         data = response.json()
         return str(data["listener_id"]), str(data["answer"])
+
+    async def listener_patch(
+        self,
+        session_id: str,
+        listener_id: str,
+        candidates: tuple[Candidate, ...],
+        ice: IceCredentials,
+    ) -> int:
+        path = f"/sessions/{session_id}/listeners/{listener_id}/candidates"
+        response = await self._call("POST", path, _trickle_body(candidates, ice))
+        assert response is not None
+        return int(response.json()["added"])
 
     async def unlisten(self, session_id: str, listener_id: str) -> bool:
         response = await self._call(
@@ -76,6 +93,10 @@ class RemoteNodeClient:
             return None
         data: dict[str, Any] = response.json()
         return data
+
+
+def _trickle_body(candidates: tuple[Candidate, ...], ice: IceCredentials) -> dict[str, Any]:
+    return {"candidates": [list(c) for c in candidates], "ufrag": ice.ufrag, "pwd": ice.pwd}
 
 
 def _problem(response: httpx.Response) -> RemoteProblem:

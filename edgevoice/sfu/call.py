@@ -23,7 +23,7 @@ from aiortc import RTCDataChannel, RTCPeerConnection, RTCRtpTransceiver
 
 from ..statemachine import StateMachine
 from . import sdp
-from .errors import CallStateError, IceRestartRefused, MediaError, OfferError
+from .errors import CallStateError, IceRestartRefused, MediaError, OfferError, UnknownListener
 from .fanout import Publication
 from .frames import EncodedFrame, FrameSink
 from .listen import Feed, plan_feeds
@@ -224,7 +224,7 @@ class Call:
         """Trickled candidates of a WHEP listener (PATCH on its resource)."""
         listener = self.listeners.get(listener_id)
         if listener is None or self.state is CallState.CLOSED:
-            raise CallStateError(f"no live listener {listener_id} on call {self.id}")
+            raise UnknownListener(f"no live listener {listener_id} on session {self.id}")
         return await _trickle(listener.pc, candidates, ice, f"listener {listener_id}")
 
     # listeners --------------------------------------------------------------

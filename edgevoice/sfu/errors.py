@@ -9,6 +9,7 @@ Taxonomy (every error says whether trying again can help):
   - ``PortsExhausted`` — the node's UDP port range has no free port: retryable.
   - ``CallStateError`` — the operation does not fit the call's state (a second caller,
     a closed call): not retryable.
+  - ``UnknownListener`` — no such WHEP listener on the call (it left, or never was).
   - ``IceRestartRefused`` — a trickle fragment with new ICE credentials (a restart),
     which a node does not support: not retryable.
   - ``SrtpProtectError`` — libsrtp refused to protect an outgoing packet (a session
@@ -33,6 +34,10 @@ class PortsExhausted(MediaError):
 
 
 class CallStateError(MediaError):
+    retryable = False
+
+
+class UnknownListener(MediaError):
     retryable = False
 
 

@@ -32,6 +32,7 @@ from . import bodies, metrics, problems
 from .keys import KeyStore, MemoryKeys, RedisKeys
 from .nodeagent import NodeAgent
 from .routes import dashboard, demo, health, internal, nodes, regions, sessions, usage, whip
+from .routes import listeners as listener_routes
 from .service import SessionService
 from .settings import Settings
 from .store import SessionStore, open_store
@@ -128,6 +129,7 @@ def create_app(
     if public_api:
         app.include_router(sessions.router)
         app.include_router(nodes.router)
+        app.include_router(listener_routes.router)
         app.include_router(dashboard.router)
         app.include_router(usage.router)
         app.include_router(demo.router)

@@ -1,4 +1,8 @@
-"""RFC 9457 problem+json responses, and the mapping of every error onto one."""
+"""RFC 9457 problem+json responses, and the mapping of every error onto one.
+
+Answers on WHIP/WHEP paths carry CORS headers (``cors.py``), so a cross-origin page
+reads the detail; every 4xx answer is logged (method, path, status, detail).
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,22 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..bridge.errors import BridgeError
 from ..cluster.errors import ClusterError, NoCapacity, NodeUnreachable, RemoteProblem
 from ..node.errors import AtCapacity, NodeError, UnknownCall, UnknownModel
-from ..sfu.errors import CallStateError, MediaError, OfferError, PortsExhausted
+from ..sfu.errors import (
+    CallStateError,
+    IceRestartRefused,
+    MediaError,
+    OfferError,
+    PortsExhausted,
+    UnknownListener,
+)
+from . import cors
 from .errors import (
     BadRequest,
     Conflict,
     NotFound,
     Problem,
     Unavailable,
+    Unprocessable,
 )
 
 log = logging.getLogger(__name__)
@@ -33,7 +46,15 @@ def problem_response(
 ) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": instance}  # fmt: skip
+    if cors.covers(instance):
+        headers = {**(headers or {}), **cors.headers()}
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def log_client_error(request: Request, status: int, detail: str) -> None:
+    """4xx answers are the client's to fix, but an operator asks why a client failed."""
+    if 400 <= status < 500:
+        log.info("%s %s -> %d: %s", request.method, request.url.path, status, detail)
 
 
 def as_problem(exc: BaseException) -> Problem:
@@ -61,6 +82,10 @@ def as_problem(exc: BaseException) -> Problem:
             return Unavailable(str(exc), retry_after=exc.retry_after, cause=exc)
         case PortsExhausted():
             return Unavailable(f"{exc}; try again shortly", retry_after=2, cause=exc)
+        case IceRestartRefused():
+            return Unprocessable(str(exc), cause=exc)
+        case UnknownListener():
+            return NotFound(str(exc), cause=exc)
         case OfferError():
             return BadRequest(str(exc), cause=exc)
         case CallStateError():
@@ -81,6 +106,7 @@ def install(app: FastAPI) -> None:
         problem = as_problem(exc)
         if type(problem) is Problem and not isinstance(exc, RemoteProblem):
             log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log_client_error(request, problem.status, problem.detail)
         return problem_response(
             problem.status, problem.title, problem.detail, request.url.path, problem.headers
         )
@@ -98,6 +124,7 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}"
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        log_client_error(request, exc.status_code, detail)
         return problem_response(
             exc.status_code, title, detail, request.url.path, dict(exc.headers or {})
         )
@@ -108,6 +135,6 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
-        return problem_response(
-            400, "Bad Request", "invalid request: " + "; ".join(parts), request.url.path
-        )
+        detail = "invalid request: " + "; ".join(parts)
+        log_client_error(request, 400, detail)
+        return problem_response(400, "Bad Request", detail, request.url.path)

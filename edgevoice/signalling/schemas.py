@@ -86,7 +86,7 @@ class CreateListener(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ttl_seconds: int = Field(
-        300, ge=5, le=3600, description="how long the token may start new WHEP listeners"
+        default=300, ge=5, le=3600, description="how long the token may start new listeners"
     )
 
 

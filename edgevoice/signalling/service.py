@@ -191,7 +191,9 @@ class SessionService:
 
     async def describe(self, session_id: str) -> dict[str, Any]:
         record = await self.record(session_id)
-        out = record.model_dump(mode="json", exclude={"secret_hash", "resource_id", "etag", "listener_tokens"})
+        out = record.model_dump(
+            mode="json", exclude={"secret_hash", "resource_id", "etag", "listener_tokens"}
+        )
         out["node"] = {"id": record.node_id, "region": record.node_region}
         for key in ("node_id", "node_region", "final_stats"):
             out.pop(key, None)

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 from ...cluster.local import LocalNodeClient
 from ...cluster.nodeapi import settings_from_json
 from ...cluster.remote import INTERNAL_PREFIX
+from ...sfu.listen import Feed
+from ...sfu.sdp import IceCredentials
 from .. import auth
 from ..errors import NotFound, Unauthorized
 
@@ -45,6 +47,12 @@ class CallerOffer(BaseModel):
 
 class Candidates(BaseModel):
     candidates: list[tuple[str | None, str]] = Field(max_length=256)
+    ufrag: str | None = Field(None, max_length=256)
+    pwd: str | None = Field(None, max_length=256)
+
+    @property
+    def ice(self) -> IceCredentials:
+        return IceCredentials(self.ufrag, self.pwd)
 
 
 class End(BaseModel):
@@ -53,6 +61,7 @@ class End(BaseModel):
 
 class ListenerOffer(BaseModel):
     offer: str = Field(max_length=256 * 1024)
+    track: Feed | None = None
 
 
 @router.post("/{session_id}/caller")
@@ -65,7 +74,8 @@ async def caller(session_id: str, body: CallerOffer, request: Request) -> dict[s
 
 @router.post("/{session_id}/candidates")
 async def candidates(session_id: str, body: Candidates, request: Request) -> dict[str, int]:
-    return {"added": await _client(request).patch(session_id, tuple(body.candidates))}
+    added = await _client(request).patch(session_id, tuple(body.candidates), body.ice)
+    return {"added": added}
 
 
 @router.post("/{session_id}/end")
@@ -75,8 +85,17 @@ async def end(session_id: str, body: End, request: Request) -> dict[str, bool]:
 
 @router.post("/{session_id}/listeners")
 async def listen(session_id: str, body: ListenerOffer, request: Request) -> dict[str, str]:
-    listener_id, answer = await _client(request).listen(session_id, body.offer)
+    listener_id, answer = await _client(request).listen(session_id, body.offer, body.track)
     return {"listener_id": listener_id, "answer": answer}
+
+
+@router.post("/{session_id}/listeners/{listener_id}/candidates")
+async def listener_candidates(
+    session_id: str, listener_id: str, body: Candidates, request: Request
+) -> dict[str, int]:
+    client = _client(request)
+    added = await client.listener_patch(session_id, listener_id, tuple(body.candidates), body.ice)
+    return {"added": added}
 
 
 @router.delete("/{session_id}/listeners/{listener_id}")
