@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from . import __version__
 
@@ -16,11 +15,12 @@ from . import __version__
 _FLAGS = {
     "serve": ["host", "port", "model", "nodes", "region", "rtc_ports", "public_ip",
               "media_address", "redis_url", "max_sessions", "drain_seconds", "demo",
-              "connect_timeout_seconds", "demo_hosts"],
+              "connect_timeout_seconds", "demo_hosts", "log_format", "log_transcripts"],
     "node": ["redis_url", "region", "node_id", "host", "port", "advertise_url", "rtc_ports",
              "public_ip", "media_address", "max_sessions", "model", "drain_seconds",
-             "connect_timeout_seconds"],
-    "signalling": ["redis_url", "host", "port", "region", "model", "demo", "demo_hosts"],
+             "connect_timeout_seconds", "log_format", "log_transcripts"],
+    "signalling": ["redis_url", "host", "port", "region", "model", "demo", "demo_hosts",
+                   "log_format", "log_transcripts"],
 }  # fmt: skip
 _HELP = {
     "serve": "run signalling, SFU and bridge (one process, or --nodes N processes)",
@@ -42,6 +42,10 @@ def _add_settings_flags(p: argparse.ArgumentParser, names: list[str]) -> None:
                            help=helptext)  # fmt: skip
             continue
         kind: type = str
+        choices = getattr(field.annotation, "__args__", None)
+        if getattr(field.annotation, "__origin__", None) is Literal and choices:
+            p.add_argument(flag, choices=list(choices), default=None, help=helptext)
+            continue
         if field.annotation is int:
             kind = int
         elif field.annotation is float:
@@ -80,9 +84,9 @@ def _run_process(args: argparse.Namespace) -> int:
             print(f"edgevoice {args.kind}: --{where.replace('_', '-')}: {err['msg']}",
                   file=sys.stderr)  # fmt: skip
         return 2
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from .logs import setup as setup_logging
+
+    setup_logging(args.log_level, settings.log_format, settings.log_transcripts)
     if args.kind == "serve":
         from .serve import serve as main
     elif args.kind == "node":

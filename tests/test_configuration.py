@@ -31,7 +31,14 @@ def test_every_flag_is_a_setting_and_documented_with_its_command() -> None:
             row = next(line for line in table.splitlines()
                        if line.startswith(f"| `EDGEVOICE_{name.upper()}`"))  # fmt: skip
             assert flag in row, f"{flag} ({command}) missing from its row"
-            argv = [command, flag] if name == "demo" else [command, flag, "1"]
+            setting = Settings.model_fields[name]
+            choices = getattr(setting.annotation, "__args__", ())
+            if setting.annotation in (bool, bool | None):
+                argv = [command, flag]
+            elif choices and all(isinstance(c, str) for c in choices):
+                argv = [command, flag, choices[0]]
+            else:
+                argv = [command, flag, "1"]
             args = build_parser().parse_args(argv)
             assert args.kind == command and getattr(args, name) is not None
 

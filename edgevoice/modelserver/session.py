@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from ..logs import transcripts_logged
 from . import client_events as ce
 from . import events as ev
 from .audio import MODEL_RATE, StreamResampler, decode_base64, decode_wire
@@ -195,7 +196,8 @@ class RealtimeSession:
                 detail = ev.ErrorDetail(type="server_error", code="stt_failed", message=str(exc))
                 self.emit(ev.TranscriptionFailed(item_id=item.id, error=detail))
         else:
-            log.info("stt %s: %r (final pass %.0f ms)", item.id, text, utterance.finish_s * 1000)
+            shown = repr(text) if transcripts_logged() else f"{len(text)} chars"
+            log.info("stt %s: %s (final pass %.0f ms)", item.id, shown, utterance.finish_s * 1000)
             if self.config.audio.input.transcription is not None:
                 if text:
                     self.emit(ev.TranscriptionDelta(item_id=item.id, delta=text))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..bridge.model import SessionSettings
+from ..logs import bind_session
 from ..sfu.peer import MediaConfig
 from .errors import AtCapacity, UnknownCall, UnknownModel
 from .eventlog import EventLog
@@ -175,6 +176,7 @@ class Node:
 
     async def connect_caller(self, session_id: str, settings: SessionSettings, offer: str) -> str:
         """Start the session's media and bridge; returns the SDP answer."""
+        bind_session(session_id)  # every task started from here logs the session's id
         self.ensure_capacity(session_id)
         model = make_model(settings, self.models, session_id)
         session = LiveSession(

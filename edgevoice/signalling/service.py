@@ -20,6 +20,7 @@ from ..cluster.directory import Directory
 from ..cluster.errors import NoCapacity, NodeUnreachable
 from ..cluster.eventbus import EventBus
 from ..cluster.nodeapi import NodeClient
+from ..logs import bind_session
 from ..sfu import sdp
 from . import auth
 from .errors import (
@@ -151,6 +152,7 @@ class SessionService:
     async def record(self, session_id: str) -> SessionRecord:
         """The record, after settling what time and the cluster decided since it was
         written: an unused secret that expired, a node that was lost."""
+        bind_session(session_id)
         record = await self.store.get(session_id)
         if record is None:
             raise NotFound(f"no session {session_id}")
