@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_bench(sub)
+    from .probe.cli import add_cli as add_probe
+
+    add_probe(sub)
     return parser
 
 
