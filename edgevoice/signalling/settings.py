@@ -46,6 +46,21 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         256 * 1024, ge=1024, description="largest accepted JSON body (POST /v1/sessions, ...)"
     )
+    demo: bool | None = Field(None, description="demo session endpoint (default: on for loopback)")
+    demo_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="more Host names the demo routes answer to (comma-separated; "
+        "localhost, 127.0.0.1, the bind host and the advertised host always)",
+    )
+    realtime_url: str = Field("wss://api.openai.com/v1/realtime", description="realtime model URL")
+    openai_api_key: str | None = Field(
+        None,
+        validation_alias=AliasChoices("OPENAI_API_KEY", "EDGEVOICE_OPENAI_API_KEY"),
+        description="key for the realtime model (server side only)",
+    )
+    local_model_url: str | None = Field(
+        None, description="offline model server URL (serve starts one when unset)"
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="log lines as text or one JSON object each (with session_id)"
     )
