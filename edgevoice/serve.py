@@ -23,6 +23,7 @@ import uvicorn
 from .localport import free_port
 from .node.models import ModelEndpoints
 from .node.node import Node
+from .processes.http import server_config
 from .sfu.network import PortRange, set_media_address
 from .sfu.peer import MediaConfig
 from .signalling import auth
@@ -145,16 +146,7 @@ async def serve(settings: Settings) -> int:
             print(f"default model {settings.model!r} is not available ({exc}); using 'echo'")
             settings.model = "echo"
         app = create_app(settings, node)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            loop="none",
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-        server = uvicorn.Server(config)
+        server = uvicorn.Server(server_config(app, settings.host, settings.port))
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has no event
             await asyncio.sleep(0.05)

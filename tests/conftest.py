@@ -18,6 +18,7 @@ from edgevoice.modelserver import Models, load_models
 from edgevoice.modelserver import create_app as create_model_app
 from edgevoice.node.models import ModelEndpoints
 from edgevoice.node.node import Node
+from edgevoice.processes.http import server_config
 from edgevoice.sfu.network import PortRange, set_media_address
 from edgevoice.sfu.peer import MediaConfig
 from edgevoice.signalling.app import create_app
@@ -94,9 +95,7 @@ async def running_server(**overrides: object) -> AsyncIterator[Server]:
     )
     store = open_store(settings.redis_url)
     app = create_app(settings, node, store)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(10):
         while not server.started:

@@ -15,6 +15,9 @@ from typing import Any
 
 import uvicorn
 
+from ..signalling.settings import Settings
+from .connguard import guarded
+
 
 class _Server(uvicorn.Server):
     @contextlib.contextmanager
@@ -22,18 +25,34 @@ class _Server(uvicorn.Server):
         yield  # the process owns SIGTERM/SIGINT (see on_signals)
 
 
+def server_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for an edgevoice app: its HTTP protocol bounds slow and
+    greedy clients (``connguard``) with the app's settings (``header_timeout_seconds``,
+    ``max_connections_per_client``)."""
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        loop="none",
+        lifespan="on",
+        timeout_graceful_shutdown=5,  # event streams stay open: do not wait on them
+        **options,
+    )
+    settings: Settings | None = getattr(getattr(app, "state", None), "settings", None)
+    if settings is not None:
+        config.load()
+        config.http_protocol_class = guarded(
+            config.http_protocol_class,
+            settings.header_timeout_seconds,
+            settings.max_connections_per_client,
+        )
+    return config
+
+
 class HttpServer:
     def __init__(self, app: Any, host: str, port: int) -> None:
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            loop="none",
-            lifespan="on",
-            timeout_graceful_shutdown=5,  # event streams stay open: do not wait on them
-        )
-        self._server = _Server(config)
+        self._server = _Server(server_config(app, host, port))
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> bool:

@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     max_json_bytes: int = Field(
         256 * 1024, ge=1024, description="largest accepted JSON body (POST /v1/sessions, ...)"
     )
+    header_timeout_seconds: float = Field(
+        10, gt=0, description="a connection that has not sent a request's headers this long "
+        "after opening (or after its last response) gets 408 and is closed"
+    )  # fmt: skip
+    max_connections_per_client: int = Field(
+        256, ge=0, description="open HTTP connections one address may hold (0: no limit; "
+        "behind a reverse proxy every connection comes from the proxy)"
+    )  # fmt: skip
     demo: bool | None = Field(None, description="demo session endpoint (default: on for loopback)")
     demo_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
