@@ -83,7 +83,7 @@ async def local_model_server() -> AsyncIterator[str | None]:
                 proc.kill()
 
 
-def banner(settings: Settings, nodes: str, generated_key: bool = True) -> str:
+def banner(settings: Settings, nodes: str, generated_key: bool = False) -> str:
     """The ready banner; the API key is shown only when serve generated it."""
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     key = settings.api_key if generated_key else "(from EDGEVOICE_API_KEY)"
@@ -117,7 +117,7 @@ async def serve(settings: Settings) -> int:
                 "signalling instances cannot forward to it",
                 flush=True,
             )
-        return await run_node(settings, public_api=True)
+        return await run_node(settings, public_api=True, generated_key=generated_key)
     set_media_address(settings.effective_media_address)
     media = MediaConfig(
         ports=PortRange.parse(settings.rtc_ports) if settings.rtc_ports else None,

@@ -56,9 +56,12 @@ async def drain(node: Node, seconds: float) -> str:
     return f"node draining: shut down after {seconds:g} s"
 
 
-async def run_node(settings: Settings, *, public_api: bool = False) -> int:
+async def run_node(
+    settings: Settings, *, public_api: bool = False, generated_key: bool = False
+) -> int:
     """Run a node; with ``public_api`` the process is also a signalling instance (what
-    ``edgevoice serve --redis-url`` runs: a cluster of one that others can join)."""
+    ``edgevoice serve --redis-url`` runs: a cluster of one that others can join; its
+    banner shows the API key only if serve ``generated_key``)."""
     require_cluster(settings, "node")
     assert settings.redis_url is not None and settings.cluster_secret is not None
     from ..serve import banner, local_model_server
@@ -124,7 +127,8 @@ async def run_node(settings: Settings, *, public_api: bool = False) -> int:
         on_signals(stopping.set)
         models = ", ".join(node.available_models())
         if public_api:
-            print(banner(settings, f"node {node_id}, region {settings.region}"), flush=True)
+            where = f"node {node_id}, region {settings.region}"
+            print(banner(settings, where, generated_key), flush=True)
         else:
             print(
                 f"edgevoice node ready: {node_id} region {settings.region} at {url}\n"
