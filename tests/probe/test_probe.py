@@ -34,6 +34,10 @@ async def model_endpoint() -> AsyncIterator[str]:
 
 async def test_a_probe_measures_a_full_echo_session(make_server: Callable[..., Any]) -> None:
     async with model_endpoint() as link, make_server(local_model_url=link) as server:
+        ended = asyncio.Event()
+        server.node.add_event_sink(
+            lambda _id, event: ended.set() if event.get("type") == "session.ended" else None
+        )
         result = await probe(server.url, API_KEY, seconds=8, limit_seconds=30)
         assert result.ok, result.reason
         assert (result.region, result.node) == ("local", "local")
@@ -42,10 +46,9 @@ async def test_a_probe_measures_a_full_echo_session(make_server: Callable[..., A
         assert result.echo_rtt_ms is not None and 0 < result.echo_rtt_ms < 1000
         assert result.model_link_rtt_ms is not None and result.model_link_rtt_ms >= 0
         # the probe hung up: its session ended and freed the node
-        await server.service_tasks()
         async with asyncio.timeout(10):
-            while server.node.sessions:
-                await asyncio.sleep(0.05)
+            await ended.wait()
+        assert not server.node.sessions
 
 
 async def test_a_refused_key_and_an_unreachable_target_fail_with_a_reason(

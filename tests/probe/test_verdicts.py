@@ -51,9 +51,7 @@ def test_thresholds_and_unmeasured_figures() -> None:
     assert crossed(_result(), None, None) == []
     assert crossed(_result(), 5.0, 100.0) == []
     assert crossed(_result(rtt_ms=7.5), 5.0, None) == ["first-hop RTT 7.5 ms > --max-rtt-ms 5"]
-    assert crossed(_result(setup_ms=250.0), None, 100.0) == [
-        "setup 250.0 ms > --max-setup-ms 100"
-    ]
+    assert crossed(_result(setup_ms=250.0), None, 100.0) == ["setup 250.0 ms > --max-setup-ms 100"]
     assert crossed(_result(rtt_ms=None), 5.0, None) == ["first-hop RTT not measured"]
 
 
