@@ -74,6 +74,9 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cluster-sessions", type=int, default=40, help="echo sessions per CPU step")
     p.add_argument("--cluster-setups", type=int, default=31, help="sessions timed for setup")
     p.add_argument("--cluster-rounds", type=int, default=2, help="alternating CPU rounds")
+    from .soak import add_arguments as add_soak
+
+    add_soak(p)
     p.set_defaults(handler=run)
 
 
@@ -111,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
     audio = Audio(encode(speech_pcm()), probe_packets())
     cfg = StepConfig(settle_s=args.settle, window_s=args.window, probes=args.probes)
     limits = Limits(ingress_p99_ms=args.ingress_p99_ms, rtt_p99_ms=args.rtt_p99_ms)
+    if args.soak:
+        from .soak import run_soak
+
+        return run_soak(args, audio, cfg, limits, progress, calibration)
     out: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "command": " ".join(["edgevoice", *sys.argv[1:]]) if sys.argv else "edgevoice bench",
