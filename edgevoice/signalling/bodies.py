@@ -20,7 +20,7 @@ from .problems import problem_response
 from .settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_SDP_ROUTES = re.compile(r"^/v1/whip(/[^/]+)?/?$|^/v1/sessions/[^/]+/whep/?$")
+_SDP_ROUTES = re.compile(r"^/v1/whip(/[^/]+)?/?$|^/v1/sessions/[^/]+/whep(/[^/]+)?/?$")
 
 
 def is_sdp_route(path: str) -> bool:
