@@ -10,7 +10,7 @@ from __future__ import annotations
 
 REJECTED_KINDS = frozenset({"video"})
 _DIRECTION_LINES = ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive")
-_DROPPED_PREFIXES = ("a=candidate:", "a=end-of-candidates", "a=ssrc", "a=msid", "a=rtcp-mux")
+_DROPPED_PREFIXES = ("a=candidate:", "a=end-of-candidates", "a=ssrc", "a=msid")
 
 
 def reject_sections(answer: str, kinds: frozenset[str] = REJECTED_KINDS) -> str:
