@@ -4,32 +4,16 @@ refusals and unreachable targets reported, ``--every`` storing results for /dash
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from edgevoice.localport import free_port
 from edgevoice.probe.session import probe
 from tests.conftest import API_KEY, Server
-
-
-@contextlib.asynccontextmanager
-async def model_endpoint() -> AsyncIterator[str]:
-    """A TCP listener standing in for the model endpoint whose link RTT a node measures
-    (a TCP connect; the echo model itself never connects)."""
-
-    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    listener = await asyncio.start_server(accept, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
-        yield f"ws://127.0.0.1:{port}/v1/realtime"
-    finally:
-        listener.close()
+from tests.probe.endpoint import model_endpoint
 
 
 async def test_a_probe_measures_a_full_echo_session(make_server: Callable[..., Any]) -> None:
