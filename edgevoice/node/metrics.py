@@ -234,6 +234,10 @@ class NodeMetrics:
         yield dropped
         yield _counter("edgevoice_sink_failures", "Fan-out subscribers that raised (the "
                        "call ended)", names, values, media.get("sink_failures", 0))  # fmt: skip
+        if self.model_link_rtt_ms is not None:  # absent until measured, or when it failed
+            yield _gauge("edgevoice_model_link_rtt_seconds", "Node -> model endpoint TCP "
+                         "connect time, measured every 10 s", names, values,
+                         self.model_link_rtt_ms / 1000)  # fmt: skip
 
 
 RECENT_SECONDS = 60.0
