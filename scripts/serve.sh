@@ -25,9 +25,16 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   PY=$(command -v python3)
 fi
 
-if [[ ! -x .venv/bin/edgevoice ]]; then
-  echo "==> creating .venv and installing edgevoice (first run, a few minutes)"
+# An editable install: the source tree is what runs, so a `git pull` needs no reinstall;
+# dependencies are reinstalled when pyproject.toml changed.
+stamp=$(sha256sum pyproject.toml | cut -c1-16)
+if [[ ! -x .venv/bin/edgevoice || ! -f .venv/.serve-stamp || $(<.venv/.serve-stamp) != "$stamp" ]] ||
+  ! .venv/bin/python -c 'import edgevoice, pathlib, sys; sys.exit(pathlib.Path(edgevoice.__file__).resolve().parents[1] != pathlib.Path.cwd().resolve())' 2>/dev/null; then
+  echo "==> installing edgevoice into .venv (first run: a few minutes)"
   [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q '.[local,fast]'
+  .venv/bin/python -m pip install -q -e '.[local,fast]'
+  echo "$stamp" >.venv/.serve-stamp
 fi
+echo "==> edgevoice is installed in $ROOT/.venv: run 'source .venv/bin/activate' to have the"
+echo "    edgevoice command (edgevoice serve, node, signalling, keys, probe, bench) on PATH"
 exec .venv/bin/edgevoice serve "$@"

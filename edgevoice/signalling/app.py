@@ -29,6 +29,7 @@ from ..cluster.redisconn import connect
 from ..node.metrics import NodeMetrics
 from ..node.node import Node
 from . import bodies, metrics, problems
+from .docs import install_docs
 from .keys import KeyStore, MemoryKeys, RedisKeys
 from .nodeagent import NodeAgent
 from .routes import dashboard, demo, health, internal, nodes, regions, sessions, usage, whip
@@ -100,7 +101,10 @@ def create_app(
         version=__version__,
         description="A self-hosted WebRTC edge for voice AI: WHIP/WHEP in, realtime models out.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI files, no CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.service = svc
     app.state.settings = settings
     app.state.node = node

@@ -62,6 +62,19 @@ def settings_of(record: SessionRecord) -> SessionSettings:
     )
 
 
+OFFLINE_TRANSCRIBER = "pocketsphinx-en-us"
+
+
+def transcription_for(model: str, asked: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What will actually transcribe the caller: the offline model's own recogniser for
+    ``local``, nothing for ``echo``, the requested model for a realtime model."""
+    if asked is None or model == "echo":
+        return None
+    if model == "local":
+        return {**asked, "model": OFFLINE_TRANSCRIBER}
+    return asked
+
+
 class SessionService:
     def __init__(
         self,
@@ -118,7 +131,7 @@ class SessionService:
             voice=body.voice,
             turn_detection=body.turn_detection,
             tools=body.tools,
-            input_transcription=body.input_transcription,
+            input_transcription=transcription_for(model, body.input_transcription),
             webhook_url=str(body.webhook_url) if body.webhook_url else None,
             audio_format=body.audio_format,
             metadata=body.metadata,
