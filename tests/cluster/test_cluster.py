@@ -131,7 +131,7 @@ async def test_sessions_land_by_region_and_load_and_calls_work_through_any_signa
                 stop = await http.delete(sig_a.url + listened.headers["location"], headers=AUTH)
                 assert stop.status_code == 200, stop.text
                 again = await http.delete(sig_a.url + listened.headers["location"], headers=AUTH)
-                assert again.status_code == 404
+                assert again.status_code == 200  # idempotent: it ended a moment ago
             finally:
                 await listener.close()
 
