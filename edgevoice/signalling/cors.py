@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import re
 
-EXPOSED = "Location, ETag, Link, Accept-Post, Accept-Patch, Retry-After, WWW-Authenticate"
-ALLOWED_HEADERS = "Authorization, Content-Type, If-Match"
+# Eyevinn's WHIP client reads Access-Control-Allow-Methods of an OPTIONS answer (PATCH
+# listed: it trickles) and sends its ETag back as an ``ETag`` request header.
+EXPOSED = (
+    "Location, ETag, Link, Accept-Post, Accept-Patch, Retry-After, WWW-Authenticate, "
+    "Access-Control-Allow-Methods"
+)
+ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, ETag"
 MAX_AGE = "600"
 _BROWSER_PATHS = re.compile(r"^/v1/(whip(/[^/]+)?|sessions/[^/]+/whep(/[^/]+)?)/?$")
 
