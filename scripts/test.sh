@@ -96,6 +96,7 @@ packages=(
   espeak-ng sox                 # speech fixtures
   redis-server                  # private Redis servers of the cluster tests (and 6379)
   coturn                        # TURN server of the relay-only call test
+  nodejs npm                    # bundles the third-party WHIP/WHEP clients (tests/interop)
 )
 PY=$(pick_python) || packages+=(python3 python3-venv python3-pip)
 apt_install "${packages[@]}"
@@ -140,6 +141,17 @@ else
   echo "$stamp" >"$stamp_file"
   info "installed in $((SECONDS - t0)) s"
 fi
+section "Browser clients of the interop test (tests/interop, npm ci)"
+lock=$ROOT/tests/interop/package-lock.json
+npm_stamp=$ROOT/tests/interop/node_modules/.edgevoice-stamp
+if [[ -f $npm_stamp && $(<"$npm_stamp") == $(sha256sum <"$lock" | cut -c1-16) ]]; then
+  info "node_modules up to date"
+else
+  (cd "$ROOT/tests/interop" && quietly npm-ci npm ci --no-audit --no-fund) || die "npm ci failed"
+  sha256sum <"$lock" | cut -c1-16 >"$npm_stamp"
+  info "installed the pinned packages"
+fi
+
 export VIRTUAL_ENV=$VENV
 export PATH="$VENV/bin:$PATH"
 info "setup took $((SECONDS - T_START)) s"
