@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from edgevoice.sfu import sdp
 from tests.cluster.harness import AUTH, cluster, create, whip
 from tests.peers import Caller, Listener
 
@@ -134,6 +135,40 @@ async def test_sessions_land_by_region_and_load_and_calls_work_through_any_signa
                 assert again.status_code == 200  # idempotent: it ended a moment ago
             finally:
                 await listener.close()
+
+            # a listener token minted on one signalling works on the other (hashed in the
+            # shared record); the WHEP verbs reach the owner node with ?track= and trickle
+            minted = await http.post(f"{sig_a.url}/v1/sessions/{us['id']}/listeners", headers=AUTH)
+            assert minted.status_code == 201, minted.text
+            bearer = {"Authorization": f"Bearer {minted.json()['token']}"}
+            agent_only = Listener(1)
+            try:
+                listened = await http.post(
+                    f"{sig_b.url}/v1/sessions/{us['id']}/whep?track=agent",
+                    content=await agent_only.offer(),
+                    headers={**bearer, "Content-Type": "application/sdp"},
+                )
+                assert listened.status_code == 201, listened.text
+                await agent_only.accept(listened.text)
+                async with asyncio.timeout(15):
+                    await (await agent_only.track(0)).wait_frames(25)  # the agent (echo)
+                resource = sig_a.url + listened.headers["location"]
+                ice = sdp.ice_credentials(agent_only.pc.localDescription.sdp)
+                fragment = (f"a=ice-ufrag:{ice.ufrag}\r\na=ice-pwd:{ice.pwd}\r\na=mid:0\r\n"
+                            "a=candidate:9 1 udp 2130706431 127.0.0.1 9 typ host\r\n")  # fmt: skip
+                trickled = await http.patch(resource, content=fragment, headers={
+                    **bearer, "Content-Type": "application/trickle-ice-sdpfrag",
+                    "If-Match": listened.headers["etag"]})  # fmt: skip
+                assert trickled.status_code == 204, trickled.text
+                restart = fragment.replace(f"a=ice-pwd:{ice.pwd}", "a=ice-pwd:" + "x" * 24)
+                refused = await http.patch(resource, content=restart, headers={
+                    **bearer, "Content-Type": "application/trickle-ice-sdpfrag",
+                    "If-Match": "*"})  # fmt: skip
+                assert refused.status_code == 422, refused.text
+                stop = await http.delete(resource, headers=bearer)
+                assert stop.status_code == 200, stop.text
+            finally:
+                await agent_only.close()
 
             # DELETE through a signalling that did not place the call ends it on its owner
             deleted = await http.delete(f"{sig_b.url}/v1/sessions/{first['id']}", headers=AUTH)
