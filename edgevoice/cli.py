@@ -18,7 +18,7 @@ _FLAGS = {
               "connect_timeout_seconds", "demo_hosts", "log_format", "log_transcripts"],
     "node": ["redis_url", "region", "node_id", "host", "port", "advertise_url", "rtc_ports",
              "public_ip", "media_address", "max_sessions", "model", "drain_seconds",
-             "connect_timeout_seconds", "log_format", "log_transcripts"],
+             "connect_timeout_seconds", "log_format", "log_transcripts", "relay"],
     "signalling": ["redis_url", "host", "port", "region", "model", "demo", "demo_hosts",
                    "log_format", "log_transcripts"],
 }  # fmt: skip
@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .processes.keys import add_cli as add_keys
 
     add_keys(sub)
+    from .processes.relay import add_cli as add_relay
+
+    add_relay(sub)
     try:
         from .modelserver.cli import add_cli as add_model_server
     except ImportError:

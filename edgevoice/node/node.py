@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..bridge.model import SessionSettings
@@ -54,6 +54,7 @@ class Node:
         self._reserved: dict[str, float] = {}  # session id -> when its unused slot lapses
         self._ended_listeners: list[Callable[[str, str, dict[str, Any]], None]] = []
         self._connected_listeners: list[Callable[[str], None]] = []
+        self._answer_hooks: list[Callable[[str, str], Awaitable[str]]] = []
 
     @property
     def load(self) -> int:
@@ -82,6 +83,11 @@ class Node:
 
     def release(self, session_id: str) -> None:
         self._reserved.pop(session_id, None)
+
+    def add_answer_hook(self, hook: Callable[[str, str], Awaitable[str]]) -> None:
+        """``await hook(session_id, answer)`` rewrites a caller's SDP answer before it is
+        returned (a node behind a relay advertises the relay); raising fails the setup."""
+        self._answer_hooks.append(hook)
 
     def add_event_sink(self, sink: Callable[[str, dict[str, Any]], None]) -> None:
         """``sink(session_id, event)`` for every event of every session (publishers,
@@ -194,7 +200,10 @@ class Node:
         for callback in self._connected_listeners:
             session.on_connected(callback)
         try:
-            return await session.connect(offer)
+            answer = await session.connect(offer)
+            for hook in self._answer_hooks:
+                answer = await hook(session_id, answer)
+            return answer
         except BaseException:
             self.sessions.pop(session_id, None)
             await session.close("setup failed")

@@ -24,6 +24,9 @@ from ..cluster.nodeinfo import NodeInfo
 from ..cluster.redisconn import MAX_FOLLOWERS, connect
 from ..node.models import ModelEndpoints
 from ..node.node import Node
+from ..relay.answer import advertise_relay, local_ice
+from ..relay.routes import parse_address, publish_session, withdraw_session
+from ..sfu.errors import MediaError
 from ..sfu.network import PortRange, set_media_address
 from ..sfu.peer import MediaConfig
 from ..signalling.app import create_app
@@ -54,6 +57,31 @@ async def drain(node: Node, seconds: float) -> str:
         for task in tasks:
             task.cancel()
     return f"node draining: shut down after {seconds:g} s"
+
+
+def behind_relay(
+    node: Node, client: Any, relay: str, media_address: str | None, ttl: float
+) -> None:
+    """Answers advertise the relay; the relay learns each session's socket from Redis."""
+    relay_host, relay_port = parse_address(relay)
+    ufrags: dict[str, str] = {}
+
+    async def advertise(session_id: str, answer: str) -> str:
+        ice = local_ice(answer, media_address)
+        if ice is None:
+            raise MediaError("no UDP host candidate in the answer to put behind the relay")
+        await publish_session(client, ice.ufrag, (ice.host, ice.port), int(ttl) + 60)
+        ufrags[session_id] = ice.ufrag
+        return advertise_relay(answer, relay_host, relay_port)
+
+    def ended(session_id: str, reason: str, final: dict[str, Any]) -> None:
+        ufrag = ufrags.pop(session_id, None)
+        if ufrag is not None:
+            task = asyncio.get_running_loop().create_task(withdraw_session(client, ufrag))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    node.add_answer_hook(advertise)
+    node.on_session_ended(ended)
 
 
 async def run_node(
@@ -118,6 +146,8 @@ async def run_node(
             registered=lambda: registration.registered,
             cleanups=[cleanup],
         )
+        if settings.relay:
+            behind_relay(node, redis, settings.relay, announced, settings.max_session_seconds)
         server = HttpServer(app, settings.host, settings.port)
         if not await server.start():
             return 1

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(
         300, ge=0, description="on SIGTERM a node lets live calls run this long, then ends them"
     )
+    relay: str | None = Field(
+        None, description="node: the relay's public IP:PORT, advertised in answers instead "
+        "of the node's own sockets (edgevoice relay)"
+    )  # fmt: skip
     nodes: str = Field("1", description="serve: node processes, a number or 'auto' (one per core)")
 
     @field_validator("ice_servers", "demo_hosts", mode="before")
