@@ -3,7 +3,8 @@
 Taxonomy (status → class):
 - 400 ``BadRequest`` — malformed body, SDP without Opus audio, unknown model.
 - 401 ``Unauthorized`` — missing, wrong or expired API key / client secret.
-- 403 ``Forbidden`` — the demo endpoint refuses this client or ``Host``.
+- 403 ``Forbidden`` — the demo endpoint refuses this client or ``Host``; a tenant key on
+  an operator view (nodes, dashboard, probes).
 - 404 ``NotFound`` — no such session or resource (or it has ended).
 - 409 ``Conflict`` — the session is already connected (one caller per session).
 - 412 ``PreconditionFailed`` / 428 ``PreconditionRequired`` — ETag checks on PATCH.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from . import auth
-from .errors import BadRequest, TooLarge, Unauthorized, UnsupportedMediaType
+from .errors import BadRequest, Forbidden, TooLarge, Unauthorized, UnsupportedMediaType
 from .keys import DEFAULT_TENANT
 from .service import SessionService
 
@@ -31,6 +31,13 @@ async def require_api_key(request: Request) -> str:
         raise Unauthorized("wrong API key")
     request.state.tenant = tenant
     return tenant
+
+
+async def require_operator(request: Request) -> None:
+    """Dependency: the operator's key (``EDGEVOICE_API_KEY``, the default tenant): the
+    cluster-wide views (nodes, dashboard, probes) are not any one customer's business."""
+    if await require_api_key(request) != DEFAULT_TENANT:
+        raise Forbidden("this is the operator's view: use EDGEVOICE_API_KEY, not a tenant key")
 
 
 def tenant(request: Request) -> str:

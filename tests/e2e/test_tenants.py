@@ -78,6 +78,10 @@ async def test_tenants_see_only_their_own_sessions_and_usage(
         bad = await http.get("/v1/usage?from=yesterday", headers=as_a)
         assert bad.status_code == 400 and "ISO 8601" in bad.json()["detail"]
 
+        for operator_view in ("/v1/nodes", "/v1/dashboard"):  # the operator's, not a tenant's
+            forbidden = await http.get(operator_view, headers=as_b)
+            assert forbidden.status_code == 403 and "operator" in forbidden.json()["detail"]
+            assert (await http.get(operator_view, headers=server.auth)).status_code == 200
         revoked = _keys("revoke", a["id"])
         assert revoked.returncode == 0 and a["tenant"] in revoked.stdout
         again = await http.get("/v1/usage", headers=as_a)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..http import require_api_key, service
+from ..http import require_operator, service
 
 router = APIRouter(tags=["operations"])
 PROBES_SHOWN = 200
@@ -28,7 +28,7 @@ async def dashboard_page() -> FileResponse:
     return FileResponse(str(page), media_type="text/html")
 
 
-@router.get("/v1/dashboard", dependencies=[Depends(require_api_key)])
+@router.get("/v1/dashboard", dependencies=[Depends(require_operator)])
 async def dashboard_data(request: Request) -> dict[str, Any]:
     directory = service(request).directory
     now = time.time()
@@ -68,7 +68,7 @@ class ProbeResult(BaseModel):
     reason: str | None = Field(None, max_length=500)
 
 
-@router.post("/v1/probes", status_code=204, dependencies=[Depends(require_api_key)])
+@router.post("/v1/probes", status_code=204, dependencies=[Depends(require_operator)])
 async def add_probe(body: ProbeResult, request: Request) -> Response:
     await service(request).directory.add_probe(body.model_dump())
     return Response(status_code=204)

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from ..http import require_api_key, service
+from ..http import require_operator, service
 
-router = APIRouter(prefix="/v1/nodes", tags=["cluster"], dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/v1/nodes", tags=["cluster"], dependencies=[Depends(require_operator)])
 
 
 @router.get("")
