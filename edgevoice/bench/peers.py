@@ -184,9 +184,15 @@ class BenchCaller(BenchPeer):
         self.ear = ProbeEar() if probe else None
         self.sent = 0
 
-    async def connect(self, http: httpx.AsyncClient, api_key: str) -> None:
+    async def connect(
+        self, http: httpx.AsyncClient, api_key: str, body: dict[str, Any] | None = None
+    ) -> None:
+        """Create an echo session (``body``'s fields added: a region, client RTTs), then
+        WHIP-connect to its node."""
         created = await http.post(
-            "/v1/sessions", json={"model": "echo"}, headers={"Authorization": f"Bearer {api_key}"}
+            "/v1/sessions",
+            json={"model": "echo", **(body or {})},
+            headers={"Authorization": f"Bearer {api_key}"},
         )
         if created.status_code != 201:
             raise RuntimeError(f"session refused: {created.status_code} {created.text[:200]}")
