@@ -185,13 +185,13 @@ class BenchCaller(BenchPeer):
         self.sent = 0
 
     async def connect(
-        self, http: httpx.AsyncClient, api_key: str, body: dict[str, Any] | None = None
+        self, http: httpx.AsyncClient, api_key: str, fields: dict[str, Any] | None = None
     ) -> None:
-        """Create an echo session (``body``'s fields added: a region, client RTTs), then
+        """Create an echo session (``fields`` added: a region, client RTTs), then
         WHIP-connect to its node."""
         created = await http.post(
             "/v1/sessions",
-            json={"model": "echo", **(body or {})},
+            json={"model": "echo", **(fields or {})},
             headers={"Authorization": f"Bearer {api_key}"},
         )
         if created.status_code != 201:
