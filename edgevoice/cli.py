@@ -15,10 +15,10 @@ from . import __version__
 _FLAGS = {
     "serve": ["host", "port", "model", "nodes", "region", "rtc_ports", "public_ip",
               "media_address", "redis_url", "max_sessions", "drain_seconds", "demo",
-              "connect_timeout_seconds", "demo_hosts", "log_format", "log_transcripts"],
+              "connect_timeout", "demo_hosts", "log_format", "log_transcripts"],
     "node": ["redis_url", "region", "node_id", "host", "port", "advertise_url", "rtc_ports",
              "public_ip", "media_address", "max_sessions", "model", "drain_seconds",
-             "connect_timeout_seconds", "log_format", "log_transcripts", "relay"],
+             "connect_timeout", "log_format", "log_transcripts", "relay"],
     "signalling": ["redis_url", "host", "port", "region", "model", "demo", "demo_hosts",
                    "log_format", "log_transcripts"],
 }  # fmt: skip

@@ -137,7 +137,7 @@ async def serve(settings: Settings) -> int:
             models=endpoints,
             max_sessions=settings.max_sessions,
             max_session_seconds=settings.max_session_seconds,
-            connect_timeout=settings.connect_timeout_seconds,
+            connect_timeout=settings.connect_timeout,
             region=settings.region,
         )
         try:

@@ -91,7 +91,7 @@ async def running_server(**overrides: object) -> AsyncIterator[Server]:
         models=ModelEndpoints(local_url=settings.local_model_url),
         max_sessions=settings.max_sessions,
         max_session_seconds=settings.max_session_seconds,
-        connect_timeout=settings.connect_timeout_seconds,
+        connect_timeout=settings.connect_timeout,
     )
     store = open_store(settings.redis_url)
     app = create_app(settings, node, store)

@@ -137,7 +137,7 @@ async def serve_many(settings: Settings, *, generated_key: bool) -> int:
                     settings.region, "--node-id", name, "--model", settings.model,
                     "--max-sessions", str(settings.max_sessions),
                     "--drain-seconds", str(settings.drain_seconds),
-                    "--connect-timeout-seconds", str(settings.connect_timeout_seconds),
+                    "--connect-timeout", str(settings.connect_timeout),
                 ]  # fmt: skip
                 if ports[i]:
                     args += ["--rtc-ports", str(ports[i])]

@@ -113,7 +113,7 @@ async def run_node(
             models=ModelEndpoints(settings.realtime_url, settings.openai_api_key, local_url),
             max_sessions=settings.max_sessions,
             max_session_seconds=settings.max_session_seconds,
-            connect_timeout=settings.connect_timeout_seconds,
+            connect_timeout=settings.connect_timeout,
             node_id=node_id,
             region=settings.region,
             event_sink=publisher.publish,

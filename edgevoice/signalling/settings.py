@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     max_sessions: int = Field(200, ge=1, description="live sessions this node accepts")
     session_ttl_seconds: int = Field(60, ge=5, le=3600, description="default client secret TTL")
     max_session_seconds: int = Field(3600, ge=10, description="longest a connected call lasts")
-    connect_timeout_seconds: float = Field(
+    connect_timeout: float = Field(
         15, gt=0, description="a caller whose media has not connected this long after its "
         "WHIP offer is ended (reason connect_timeout), freeing its slot, ports and model link"
     )  # fmt: skip

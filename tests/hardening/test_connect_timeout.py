@@ -33,7 +33,7 @@ async def test_a_caller_that_never_connects_is_ended_and_frees_everything(
 ) -> None:
     async with running_peer() as model:
         async with make_server(
-            model="local", local_model_url=model.url, connect_timeout_seconds=2, max_sessions=1
+            model="local", local_model_url=model.url, connect_timeout=2, max_sessions=1
         ) as server:
             s: Server = server
             session = await s.create_session(model="local")
@@ -68,7 +68,7 @@ async def test_a_caller_that_never_connects_is_ended_and_frees_everything(
 async def test_a_connected_call_outlives_the_connect_timeout(
     make_server: Callable[..., Any],
 ) -> None:
-    async with make_server(connect_timeout_seconds=1) as server:
+    async with make_server(connect_timeout=1) as server:
         caller = Caller("hello.wav", loop_audio=True)
         try:
             session = await server.connect(caller)
