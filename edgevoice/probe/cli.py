@@ -43,6 +43,12 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per target and round")
     p.add_argument("--max-rtt-ms", type=float, metavar="X", help="first-hop RTT limit")
     p.add_argument("--max-setup-ms", type=float, metavar="Y", help="setup time limit")
+    p.add_argument(
+        "--nearest",
+        action="store_true",
+        help="time each region's ping URL (GET /v1/regions) first and send client_rtt_ms, "
+        "so the call lands on the region nearest to where the probe runs",
+    )
     p.add_argument("--api-key", help="the targets' API key (default $EDGEVOICE_API_KEY)")
     p.add_argument("--seconds", type=float, default=5.0, help="longest time a call measures")
     p.add_argument("--timeout", type=float, default=30.0, help="longest time one probe takes")
@@ -82,6 +88,7 @@ class Options:
         self.seconds: float = args.seconds
         self.timeout: float = args.timeout
         self.media_address: str | None = args.media_address
+        self.nearest: bool = args.nearest
         if self.media_address is None and all(_loopback(t) for t in targets):
             self.media_address = "127.0.0.1"
 
@@ -131,7 +138,11 @@ async def _rounds(options: Options, out: TextIO, err: TextIO) -> int:
         results = []
         for target in options.targets:
             result = await probe(
-                target, options.api_key, seconds=options.seconds, limit_seconds=options.timeout
+                target,
+                options.api_key,
+                seconds=options.seconds,
+                limit_seconds=options.timeout,
+                nearest=options.nearest,
             )
             status |= _judge(result, options, baselines, err)
             if options.every is not None:
@@ -174,7 +185,7 @@ async def _store(result: ProbeResult, api_key: str, err: TextIO) -> None:
         async with httpx.AsyncClient(timeout=5) as http:
             response = await http.post(
                 f"{result.target}/v1/probes",
-                json=result.as_json(),
+                json=result.stored(),
                 headers={"Authorization": f"Bearer {api_key}"},
             )
         if response.status_code != 204:

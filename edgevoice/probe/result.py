@@ -21,10 +21,17 @@ class ProbeResult:
     model_link_rtt_ms: float | None = None  # the session's node -> its model endpoint
     flagged: bool = False  # first-hop RTT above the region's recent baseline
     reason: str | None = None  # why not ok, or what was flagged
+    client_rtt_ms: dict[str, float] | None = None  # --nearest: each region's ping RTT
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON object ``--json`` prints and ``POST /v1/probes`` takes."""
+        """The JSON object ``--json`` prints."""
         return asdict(self)
+
+    def stored(self) -> dict[str, Any]:
+        """What ``POST /v1/probes`` takes (the dashboard's fields)."""
+        body = asdict(self)
+        body.pop("client_rtt_ms")
+        return body
 
 
 def crossed(result: ProbeResult, max_rtt_ms: float | None, max_setup_ms: float | None) -> list[str]:

@@ -23,6 +23,7 @@ from ..bench.peers import BenchCaller
 from ..bench.worker import Clock
 from ..sfu.stats import peer_stats
 from .errors import ProbeFailed
+from .nearest import region_rtts
 from .result import ProbeResult
 
 POLL_SECONDS = 0.25
@@ -30,10 +31,21 @@ MARKERS_WANTED = 2
 
 
 async def probe(
-    target: str, api_key: str, *, seconds: float = 5.0, limit_seconds: float = 30.0
+    target: str,
+    api_key: str,
+    *,
+    seconds: float = 5.0,
+    limit_seconds: float = 30.0,
+    nearest: bool = False,
+    body: dict[str, Any] | None = None,
 ) -> ProbeResult:
-    """Probe ``target`` once; a failure is a result with ``ok=False`` and a reason."""
+    """Probe ``target`` once; a failure is a result with ``ok=False`` and a reason.
+
+    ``nearest``: first time the regions' ping URLs (:mod:`.nearest`) and send them as
+    ``client_rtt_ms``, so the call lands where a caller here would. ``body``: more
+    fields for ``POST /v1/sessions`` (e.g. a ``region``)."""
     result = ProbeResult(target=target, t=round(time.time(), 3), ok=False)
+    body = dict(body or {})
     auth = {"Authorization": f"Bearer {api_key}"}
     stage = ["creating the session"]
     try:
@@ -41,7 +53,11 @@ async def probe(
             httpx.AsyncClient(base_url=target, timeout=10, headers=auth) as http,
             asyncio.timeout(limit_seconds),
         ):
-            await _call(http, api_key, result, seconds, stage)
+            if nearest:
+                stage[0] = "timing the regions' ping URLs"
+                result.client_rtt_ms = await region_rtts(target)
+                body["client_rtt_ms"] = result.client_rtt_ms
+            await _call(http, api_key, result, seconds, stage, body)
     except TimeoutError:
         result.reason = f"timed out after {limit_seconds:g} s while {stage[0]}"
     except ProbeFailed as exc:
@@ -54,14 +70,19 @@ async def probe(
 
 
 async def _call(
-    http: httpx.AsyncClient, api_key: str, result: ProbeResult, seconds: float, stage: list[str]
+    http: httpx.AsyncClient,
+    api_key: str,
+    result: ProbeResult,
+    seconds: float,
+    stage: list[str],
+    body: dict[str, Any],
 ) -> None:
     caller = BenchCaller(probe_packets(), 0, probe=True)
     clock: Clock | None = None
     try:
         started = time.perf_counter()
         stage[0] = "connecting (create, WHIP, ICE/DTLS)"
-        await caller.connect(http, api_key)
+        await caller.connect(http, api_key, body)
         result.setup_ms = round((time.perf_counter() - started) * 1000, 1)
         assert caller.ear is not None and caller.session_id is not None
         clock = Clock([caller], asyncio.get_running_loop().time())
