@@ -88,7 +88,7 @@ class Options:
         self.seconds: float = args.seconds
         self.timeout: float = args.timeout
         self.media_address: str | None = args.media_address
-        self.nearest: bool = args.nearest
+        self.nearest: bool = getattr(args, "nearest", False)
         if self.media_address is None and all(_loopback(t) for t in targets):
             self.media_address = "127.0.0.1"
 

@@ -9,8 +9,9 @@ The endpoint hands out sessions without the API key, so it is narrow on purpose:
 - **``Host`` must be a served name** (localhost, 127.0.0.1, ::1, the bind host, the
   public IP, the advertised URL's host, ``EDGEVOICE_DEMO_HOSTS``): a page on another
   site whose name resolves to this machine (DNS rebinding) gets 403.
-- **Only ``model`` (echo or local) and ``voice``**: no remote model (a bill for the
-  operator), no ``instructions``, ``tools`` or ``webhook_url`` (a readable SSRF).
+- **Only ``model`` (echo or local), ``voice`` and where to place the call** (``region``,
+  ``client_rtt_ms``): no remote model (a bill for the operator), no ``instructions``,
+  ``tools`` or ``webhook_url`` (a readable SSRF).
 - **Rate-limited per client**: a token bucket, 429 with ``Retry-After`` when empty.
 """
 
@@ -27,7 +28,7 @@ from .errors import BadRequest, Forbidden, NotFound, Problem
 from .settings import Settings, is_loopback
 
 DEMO_MODELS = ("echo", "local")
-DEMO_FIELDS = frozenset({"model", "voice"})
+DEMO_FIELDS = frozenset({"model", "voice", "region", "client_rtt_ms"})
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 DEMO_BURST = 5  # sessions a client may create at once
 DEMO_REFILL_SECONDS = 12.0  # then one more every this many seconds (5 a minute)
@@ -100,7 +101,8 @@ def check_demo_body(body: Any, default_model: str) -> tuple[str, str | None]:
     refused = sorted(set(body) - DEMO_FIELDS)
     if refused:
         raise BadRequest(
-            "the demo endpoint takes only 'model' (echo or local) and 'voice'; refused: "
+            "the demo endpoint takes only 'model' (echo or local), 'voice', 'region' and "
+            "'client_rtt_ms'; refused: "
             + ", ".join(refused)
             + ". Create sessions with the API key (POST /v1/sessions) for everything else"
         )
@@ -115,6 +117,32 @@ def check_demo_body(body: Any, default_model: str) -> tuple[str, str | None]:
     if voice is not None and (not isinstance(voice, str) or len(voice) > 64):
         raise BadRequest("voice is a name of up to 64 characters")
     return model, voice
+
+
+def demo_placement(body: Any) -> dict[str, Any]:
+    """The placement fields of a demo request (``region``, ``client_rtt_ms``: what the
+    page measured to each region's ping URL), checked; BadRequest saying what is wrong."""
+    if not isinstance(body, dict):
+        return {}
+    out: dict[str, Any] = {}
+    region = body.get("region")
+    if region is not None:
+        if not isinstance(region, str) or not 0 < len(region) <= 64:
+            raise BadRequest("region is a region name of 1 to 64 characters")
+        out["region"] = region
+    rtts = body.get("client_rtt_ms")
+    if rtts is not None:
+        if not isinstance(rtts, dict) or len(rtts) > 64:
+            raise BadRequest('client_rtt_ms is an object of up to 64 regions: {"eu": 23.5}')
+        for name, rtt in rtts.items():
+            number = isinstance(rtt, (int, float)) and not isinstance(rtt, bool)
+            if len(name) > 64 or not number or not 0 <= rtt <= 60_000:
+                raise BadRequest(
+                    "client_rtt_ms: each region's RTT is 0-60000 ms, names up to 64 "
+                    f"characters; refused {name[:64]!r}"
+                )
+        out["client_rtt_ms"] = {name: float(rtt) for name, rtt in rtts.items()}
+    return out
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """The demo page's keyless session endpoint and its configuration.
 
 Who may call it, with what and how often is decided in ``demoguard``: loopback clients
-not behind a proxy (unless ``--demo``), a served ``Host``, only ``model`` (echo or local)
-and ``voice``, a token bucket per client.
+not behind a proxy (unless ``--demo``), a served ``Host``, only ``model`` (echo or local),
+``voice`` and placement (``region``, ``client_rtt_ms``), a token bucket per client.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ import time
 from fastapi import APIRouter, Request
 
 from ...cluster.placement import models_offered
-from ..demoguard import DEMO_MODELS, RateLimiter, check_demo_body, client_key, demo_refusal
+from ..demoguard import (
+    DEMO_MODELS,
+    RateLimiter,
+    check_demo_body,
+    client_key,
+    demo_placement,
+    demo_refusal,
+)
 from ..errors import BadRequest, TooManyRequests
 from ..http import service
 from ..schemas import CreateSession, SessionCreated
@@ -66,11 +73,12 @@ async def demo_session(request: Request) -> SessionCreated:
         raise BadRequest(f"the body is not JSON: {exc}") from exc
     svc = service(request)
     model, voice = check_demo_body(body, svc.settings.model)
+    placement = demo_placement(body)
     client = request.client.host if request.client else None
     wait = _limiter(request).wait(client_key(client, request.headers), time.monotonic())
     if wait:
         raise TooManyRequests(f"too many demo sessions from this client; try in {wait} s", wait)
-    session = CreateSession.model_validate({"model": model, "voice": voice})
+    session = CreateSession.model_validate({"model": model, "voice": voice, **placement})
     if model == "local":
         session.tools = [DEMO_TOOL]  # so the demo exercises the tool path offline
     return await svc.create(session, str(request.base_url))
