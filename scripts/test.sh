@@ -96,8 +96,11 @@ packages=(
   espeak-ng sox                 # speech fixtures
   redis-server                  # private Redis servers of the cluster tests (and 6379)
   coturn                        # TURN server of the relay-only call test
-  nodejs npm                    # bundles the third-party WHIP/WHEP clients (tests/interop)
 )
+# node and npm bundle the third-party WHIP/WHEP clients (tests/interop). Debian's
+# packages when missing; a node that came with its own npm (e.g. NodeSource's nodejs,
+# which conflicts with Debian's npm package) is used as it is.
+command -v npm >/dev/null && command -v node >/dev/null || packages+=(nodejs npm)
 PY=$(pick_python) || packages+=(python3 python3-venv python3-pip)
 apt_install "${packages[@]}"
 
