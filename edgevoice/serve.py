@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import gc
 import logging
 import secrets
-import signal
-import sys
-import time
 from collections.abc import AsyncIterator
 
 import uvicorn
@@ -24,6 +20,7 @@ from .localport import free_port
 from .node.models import ModelEndpoints
 from .node.node import Node
 from .processes.http import server_config
+from .processes.modelchild import ModelServerChild, die_with_parent
 from .sfu.network import PortRange, set_media_address
 from .sfu.peer import MediaConfig
 from .signalling import auth
@@ -31,56 +28,32 @@ from .signalling.app import create_app
 from .signalling.settings import Settings, is_loopback
 
 log = logging.getLogger(__name__)
-MODEL_SERVER_START_SECONDS = 120
-_PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    """In the child, before exec: get SIGTERM when serve dies, however it dies
-    (uvicorn re-raises SIGTERM after its shutdown, past any cleanup of ours)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent()
 
 
 @contextlib.asynccontextmanager
 async def local_model_server() -> AsyncIterator[str | None]:
-    """Start ``edgevoice model-server`` as a child process; yield its URL once ready.
-
-    A separate process keeps speech recognition and synthesis off the media loop.
-    """
+    """Start ``edgevoice model-server`` as a supervised child; yield its URL once ready
+    (None if the offline model is not installed or did not start)."""
     try:
         import edgevoice.modelserver.cli  # noqa: F401
     except ImportError:
         yield None
         return
-    port = free_port()
-    print(f"starting the offline model on 127.0.0.1:{port} (loads once) ...", flush=True)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "edgevoice", "model-server", "--host", "127.0.0.1",
-        "--port", str(port), stdout=None, stderr=None, preexec_fn=_die_with_parent,
-    )  # fmt: skip
-    url = f"ws://127.0.0.1:{port}/v1/realtime"
+    child = ModelServerChild(free_port())
+    print(f"starting the offline model on 127.0.0.1:{child.port} (loads once) ...", flush=True)
     try:
-        deadline = time.monotonic() + MODEL_SERVER_START_SECONDS
-        while time.monotonic() < deadline and proc.returncode is None:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.2)
-        else:
+        if not await child.start():
             print("the offline model did not start; sessions use the echo model", flush=True)
-            url = None  # type: ignore[assignment]
-        yield url
+            yield None
+            return
+        child.supervise()
+        yield child.url
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(proc.wait(), 5)
-            if proc.returncode is None:
-                proc.kill()
+        await child.stop()
 
 
 def banner(settings: Settings, nodes: str, generated_key: bool = False) -> str:

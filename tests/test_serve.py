@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -66,3 +67,39 @@ def test_serve_starts_the_offline_model_and_takes_it_down_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_a_killed_offline_model_server_is_started_again_and_calls_use_it() -> None:
+    from tests.cluster.harness import API_KEY, AUTH, create, spawn, whip
+    from tests.peers import Caller
+
+    port = free_port()
+    serve = await spawn("serve", "serve", "--port", str(port), "--model", "local",
+                        env={"EDGEVOICE_API_KEY": API_KEY})  # fmt: skip
+    try:
+        await serve.wait_for("edgevoice ready", 120)
+        (first,) = _children(serve.proc.pid)
+        os.kill(first, signal.SIGKILL)
+        await serve.wait_for("the offline model server is back", 120)
+        assert "exited (-9); starting it again" in serve.output
+        (second,) = _children(serve.proc.pid)
+        assert second != first and _alive(second)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(timeout=20) as http:
+            session = (await create(http, base, model="local")).json()
+            caller = Caller("hello.wav")
+            try:
+                answer = await whip(http, session["whip_url"], session["client_secret"]["value"],
+                                    await caller.offer())  # fmt: skip
+                assert answer.status_code == 201, answer.text  # the model link opened
+                await caller.accept(answer.text)
+                async with asyncio.timeout(15):
+                    await caller.next_event("state", state="connected")
+            finally:
+                await caller.close()
+            assert (
+                await http.get(f"{base}/v1/sessions/{session['id']}", headers=AUTH)
+            ).status_code == 200
+    finally:
+        serve.signal(signal.SIGTERM)
+        await serve.exited(30)
