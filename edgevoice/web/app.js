@@ -2,6 +2,7 @@
 
 import { Call } from "./call.js";
 import { Meters } from "./meters.js";
+import { measureRegions } from "./nearest.js";
 import { BrowserStats, fmt, resetStats, showServerStats } from "./stats.js";
 import { TurnPanel } from "./turns.js";
 import { EventLog, Transcript } from "./views.js";
@@ -38,6 +39,7 @@ const hook = {
   levels: {},
   error: null,
   pc: null,
+  placement: null,
 };
 window.edgevoice = hook;
 
@@ -238,7 +240,9 @@ async function startCall() {
   });
   call = current;
   try {
-    await current.start(hook.model);
+    hook.placement = await choosePlacement();
+    if (call !== current) return;
+    await current.start(hook.model, hook.placement);
   } catch (err) {
     if (call !== current) return;
     const message = err.message || String(err);
@@ -248,6 +252,21 @@ async function startCall() {
     await current.stop(true, "could not start");
     teardownMedia();
     setState("failed", message);
+  }
+}
+
+/** `?region=` if given, else the RTT this browser measured to each region's ping URL. */
+async function choosePlacement() {
+  const region = new URLSearchParams(location.search).get("region");
+  if (region) return { region };
+  try {
+    const rtts = await measureRegions();
+    if (!Object.keys(rtts).length) return {};
+    log.note(`region RTTs: ${Object.entries(rtts).map(([r, ms]) => `${r} ${ms} ms`).join(", ")}`);
+    return { client_rtt_ms: rtts };
+  } catch (err) {
+    log.note(`regions not timed: ${err.message || err}`);
+    return {};
   }
 }
 

@@ -63,9 +63,9 @@ export class Call {
     if (!this.closed || state === "closed") this.hooks.onState(state, detail);
   }
 
-  async start(model) {
+  async start(model, placement = {}) {
     this._state("starting", "creating a session…");
-    const body = model ? { model } : {};
+    const body = { ...(model ? { model } : {}), ...placement };
     const created = await fetch("/v1/demo/sessions", {
       method: "POST",
       headers: { "Content-Type": "application/json" },

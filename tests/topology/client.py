@@ -3,7 +3,7 @@
     python -m tests.topology.client get URL [--auth]
     python -m tests.topology.client rtts SIGNALLING      (each region's ping RTT)
     python -m tests.topology.client measure SIGNALLING [--region R ...] [--nearest]
-    python -m tests.topology.client hold SIGNALLING --region R     (stdin: count | bye)
+    python -m tests.topology.client hold SIGNALLING --region R     (stdin: count | wait N | bye)
 
 Each prints JSON on stdout. ``measure`` places, per region given (and/or once with
 ``--nearest``), one ``edgevoice probe`` call (first-hop RTT, echo round trip: the probe's
@@ -67,11 +67,13 @@ async def mouth_to_ear(target: str, fields: dict[str, Any], bursts: int) -> dict
         session = await create(http, fields)
         caller = VoiceCaller()
         secret = session["client_secret"]["value"]
+        resource: list[str] = []
 
         async def answer(offer: str) -> str:
             headers = {"Content-Type": "application/sdp", "Authorization": f"Bearer {secret}"}
             response = await http.post(session["whip_url"], content=offer, headers=headers)
             response.raise_for_status()
+            resource.append(response.headers["location"])
             return response.text
 
         figures: list[float] = []
@@ -86,7 +88,8 @@ async def mouth_to_ear(target: str, fields: dict[str, Any], bursts: int) -> dict
                     figures.append(round((heard - onset) * 1000, 1))
         finally:
             await caller.close()
-            await http.delete(session["whip_url"], headers={"Authorization": f"Bearer {secret}"})
+            for url in resource:
+                await http.delete(url, headers={"Authorization": f"Bearer {secret}"})
     return {"voice_node": session["node"]["id"], "mouth_to_ear_ms": figures,
             "mouth_to_ear_p50_ms": statistics.median(figures) if figures else None}  # fmt: skip
 
@@ -98,14 +101,11 @@ async def measure_one(target: str, fields: dict[str, Any], bursts: int) -> dict[
 
 
 async def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The ``--nearest`` call first (alone: it times the pings), then every region's."""
-    out = []
+    """The pings first (``--nearest``), then every call at once (the nearest one first)."""
+    asks: list[dict[str, Any]] = [{"region": r} for r in args.region]
     if args.nearest:
-        rtts = await region_rtts(args.target)
-        out.append(await measure_one(args.target, {"client_rtt_ms": rtts}, args.bursts))
-    regions = [{"region": r} for r in args.region]
-    out += await asyncio.gather(*(measure_one(args.target, f, args.bursts) for f in regions))
-    return out
+        asks.insert(0, {"client_rtt_ms": await region_rtts(args.target)})
+    return list(await asyncio.gather(*(measure_one(args.target, f, args.bursts) for f in asks)))
 
 
 async def hold(args: argparse.Namespace) -> None:
@@ -133,6 +133,11 @@ async def hold(args: argparse.Namespace) -> None:
             while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
                 if line == "bye":
                     break
+                if line.startswith("wait "):  # until N more echo packets came (or 15 s)
+                    wanted = caller.inbound.packets + int(line.split()[1])
+                    deadline = time.monotonic() + 15
+                    while caller.inbound.packets < wanted and time.monotonic() < deadline:  # noqa: ASYNC110
+                        await asyncio.sleep(0.05)
                 assert caller.ear is not None
                 emit({"packets": caller.inbound.packets, "state": caller.pc.connectionState,
                       "echo_ms": [round(d * 1000, 1) for d in caller.ear.delays()]})  # fmt: skip
@@ -166,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("target")
     m.add_argument("--region", action="append", default=[])
     m.add_argument("--nearest", action="store_true")
-    m.add_argument("--bursts", type=int, default=5)
+    m.add_argument("--bursts", type=int, default=4)
     r = sub.add_parser("rtts")
     r.add_argument("target")
     h = sub.add_parser("hold")

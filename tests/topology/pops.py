@@ -92,12 +92,16 @@ class Proc:
 
     def wait_for(self, text: str, seconds: float = READY_SECONDS) -> str:
         """The first output line containing ``text`` (seen or coming)."""
+        return self.wait_count(text, 1, seconds)[0]
+
+    def wait_count(self, text: str, count: int, seconds: float = READY_SECONDS) -> list[str]:
+        """The first ``count`` output lines containing ``text``, once there are that many."""
         deadline = time.monotonic() + seconds
         with self._changed:
             while True:
-                for line in self.lines:
-                    if text in line:
-                        return line
+                found = [line for line in self.lines if text in line]
+                if len(found) >= count:
+                    return found[:count]
                 if not self._thread.is_alive():
                     raise RuntimeError(f"{self.name} exited:\n{self.output[-3000:]}")
                 left = deadline - time.monotonic()
