@@ -65,14 +65,16 @@ CORE_DELAY_MS = 40.0  # caller <-> core (signalling, relay, hub nodes), one way
 class Proc:
     """A child process whose output lines are collected by a thread."""
 
-    def __init__(self, name: str, command: Sequence[str], env: dict[str, str], log: Path):
+    def __init__(
+        self, name: str, command: Sequence[str], env: dict[str, str], log: Path, stdin: bool
+    ) -> None:
         self.name = name
         self.log = log
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.popen = subprocess.Popen(
             list(command), cwd=ROOT, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         )  # fmt: skip
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -227,18 +229,22 @@ class Topology:
         return self.edgevoice("relay", "core", "relay", "--listen", self.relay_address)
 
     def down(self) -> None:
-        """Stop every process (SIGKILL after 10 s), delete every namespace."""
-        for proc in reversed(list(self.procs.values())):
+        """Kill every process (nothing here needs a graceful end), delete every namespace."""
+        for proc in self.procs.values():
+            if proc.popen.poll() is None:
+                proc.popen.kill()
+        for proc in self.procs.values():
             with contextlib.suppress(Exception):
-                proc.stop(signal.SIGKILL if proc.name == "redis" else signal.SIGTERM, 10)
+                proc.stop(signal.SIGKILL, 5)
         self.procs.clear()
         netns.tear_down(self.prefix)
         self.control.unlink(missing_ok=True)
 
     # processes -----------------------------------------------------------------------
-    def spawn(self, name: str, where: str, *command: str) -> Proc:
+    def spawn(self, name: str, where: str, *command: str, stdin: bool = False) -> Proc:
+        """``command`` started in namespace ``where`` (``stdin``: a pipe to write to)."""
         proc = Proc(name, netns.in_ns(self.ns(where), *command), self.env,
-                    self.workdir / f"{name}.log")  # fmt: skip
+                    self.workdir / f"{name}.log", stdin)  # fmt: skip
         self.procs[name] = proc
         return proc
 
