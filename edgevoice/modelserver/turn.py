@@ -14,6 +14,7 @@ from . import events as ev
 from .audio import encode_base64, encode_wire, wire_rate
 from .brain import CallTool, Say, decide
 from .conversation import Conversation, Entry
+from .draft import Draft, DraftKey
 from .items import ContentPart, FunctionCallItem, Item, MessageItem
 from .models import Models
 from .sentences import split_sentences
@@ -34,6 +35,8 @@ class ResponseSettings:
     now: Callable[[], datetime] = datetime.now
     # perf_counter() of the speech_stopped that triggered this response, if any.
     speech_stopped_at: float | None = None
+    # The reply drafted during the caller's silence, whose first sentence may be ready.
+    draft: Draft | None = None
 
 
 class ResponseTurn:
@@ -57,6 +60,7 @@ class ResponseTurn:
         self.said = ""
         self.finished = False
         self.first_audio_s: float | None = None
+        self.drafted = False  # the first sentence's audio came from the draft
 
     @property
     def id(self) -> str:
@@ -112,7 +116,7 @@ class ResponseTurn:
         for index, sentence in enumerate(split_sentences(decision.text)):
             piece = sentence if index == 0 else f" {sentence}"
             if audio:
-                await self._speak_sentence(sentence, piece, item.id)
+                await self._speak_sentence(sentence, piece, item.id, first=index == 0)
             else:
                 self.emit(ev.TextDelta(response_id=self.id, item_id=item.id, delta=piece))
             said += piece
@@ -132,17 +136,23 @@ class ResponseTurn:
         self.emit(ev.ContentPartDone(response_id=self.id, item_id=item.id, part=part))
         self._close_output(item)
 
-    async def _speak_sentence(self, sentence: str, piece: str, item_id: str) -> None:
+    async def _speak_sentence(self, sentence: str, piece: str, item_id: str, first: bool) -> None:
         fmt = self.settings.output_format
         rate = wire_rate(fmt)
-        loop = asyncio.get_running_loop()
-        samples = await loop.run_in_executor(
-            self.models.executor,
-            self.models.synthesizer.speak,
-            sentence,
-            rate,
-            self.settings.voice_speed,
-        )
+        samples = None
+        draft = self.settings.draft
+        if first and draft is not None:
+            samples = await draft.audio_for(DraftKey(sentence, rate, self.settings.voice_speed))
+            self.drafted = samples is not None
+        if samples is None:
+            loop = asyncio.get_running_loop()
+            samples = await loop.run_in_executor(
+                self.models.executor,
+                self.models.synthesizer.speak,
+                sentence,
+                rate,
+                self.settings.voice_speed,
+            )
         self.emit(ev.AudioTranscriptDelta(response_id=self.id, item_id=item_id, delta=piece))
         step = rate * CHUNK_MS // 1000
         for start in range(0, len(samples), step):
@@ -154,7 +164,10 @@ class ResponseTurn:
             self.first_audio_s = time.perf_counter()
             if self.settings.speech_stopped_at is not None:
                 ttfa = (self.first_audio_s - self.settings.speech_stopped_at) * 1000
-                log.info("response %s: first audio %.0f ms after speech_stopped", self.id, ttfa)
+                how = "drafted" if self.drafted else "synthesized"
+                log.info(
+                    "response %s: first audio %.0f ms after speech_stopped (%s)", self.id, ttfa, how
+                )
         ended = (self.spoken[-1][1] if self.spoken else 0) + len(samples) * 1000 // rate
         self.spoken.append((sentence, ended))
 
