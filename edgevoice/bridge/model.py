@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .bargein import BargeInSettings
 from .events import ModelEvent
 
 
@@ -25,6 +26,7 @@ class SessionSettings:
     input_transcription: dict[str, Any] | None = None
     webhook_url: str | None = None
     audio_format: str = "pcm16"  # on the model socket: "pcm16" (24 kHz) or "pcmu" (G.711)
+    barge_in: BargeInSettings = field(default_factory=BargeInSettings)  # bargein.py
 
 
 class RealtimeModel(Protocol):

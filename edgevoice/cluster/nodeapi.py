@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ..bridge.bargein import BargeInSettings
 from ..bridge.model import SessionSettings
 from ..sfu.listen import Feed
 from ..sfu.sdp import IceCredentials
@@ -62,6 +63,10 @@ def settings_to_json(settings: SessionSettings) -> dict[str, Any]:
         "input_transcription": settings.input_transcription,
         "webhook_url": settings.webhook_url,
         "audio_format": settings.audio_format,
+        "barge_in": {
+            "enabled": settings.barge_in.enabled,
+            "confirm_window_s": settings.barge_in.confirm_window_s,
+        },
     }
 
 
@@ -75,4 +80,14 @@ def settings_from_json(data: dict[str, Any]) -> SessionSettings:
         input_transcription=data.get("input_transcription"),
         webhook_url=data.get("webhook_url"),
         audio_format=str(data.get("audio_format") or "pcm16"),
+        barge_in=_barge_in(data.get("barge_in")),
+    )
+
+
+def _barge_in(data: Any) -> BargeInSettings:
+    if not isinstance(data, dict):
+        return BargeInSettings()
+    return BargeInSettings(
+        enabled=bool(data.get("enabled", True)),
+        confirm_window_s=float(data.get("confirm_window_s", 1.0)),
     )

@@ -47,7 +47,9 @@ class LiveSession:
                 {"type": "error", "code": code, "message": message}
             ),
         )
-        self.bridge = Bridge(model, self.call.reply_audio, emit=self.emit)
+        self.bridge = Bridge(
+            model, self.call.reply_audio, emit=self.emit, barge_in=settings.barge_in
+        )
         self._on_closed = on_closed
         self._max_seconds = max_seconds
         self._connect_timeout = connect_timeout

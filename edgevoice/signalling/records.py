@@ -45,6 +45,7 @@ class SessionRecord(BaseModel):
     input_transcription: dict[str, Any] | None = None
     webhook_url: str | None = None
     audio_format: str = "pcm16"
+    barge_in: dict[str, Any] | None = None  # schemas.BargeIn as given; None: the defaults
     metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: float = Field(default_factory=time.time)
     expires_at: float

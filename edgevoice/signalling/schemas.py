@@ -10,6 +10,23 @@ from pydantic_core import PydanticCustomError
 from .limits import metadata_problem
 
 
+class BargeIn(BaseModel):
+    """Barge-in at the edge: the node pauses the reply on the caller's first words."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(
+        default=True, description="pause the reply when the caller starts talking"
+    )
+    confirm_window_ms: int = Field(
+        default=1000,
+        ge=100,
+        le=10_000,
+        description="how long a pause waits for the model to confirm the caller's turn "
+        "before the reply resumes (a cough, a 'mm-hm')",
+    )
+
+
 class CreateSession(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +52,10 @@ class CreateSession(BaseModel):
     webhook_url: HttpUrl | None = Field(None, description="where tool calls are POSTed")
     audio_format: Literal["pcm16", "pcmu"] = Field(
         "pcm16", description="audio on the model socket: PCM16 24 kHz or G.711 μ-law"
+    )
+    barge_in: BargeIn = Field(
+        default_factory=lambda: BargeIn(),
+        description="barge-in at the edge (models with turn detection)",
     )
     region: str | None = Field(
         None,

@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..bridge.bargein import BargeInSettings
 from ..bridge.model import SessionSettings
 from ..cluster import placement
 from ..cluster.directory import Directory
@@ -59,6 +60,17 @@ def settings_of(record: SessionRecord) -> SessionSettings:
         input_transcription=record.input_transcription,
         webhook_url=record.webhook_url,
         audio_format=record.audio_format,
+        barge_in=barge_in_of(record.barge_in),
+    )
+
+
+def barge_in_of(given: dict[str, Any] | None) -> BargeInSettings:
+    """The bridge's barge-in settings from a record's ``barge_in`` (pure)."""
+    if not given:
+        return BargeInSettings()
+    return BargeInSettings(
+        enabled=bool(given.get("enabled", True)),
+        confirm_window_s=int(given.get("confirm_window_ms", 1000)) / 1000,
     )
 
 
@@ -134,6 +146,7 @@ class SessionService:
             input_transcription=transcription_for(model, body.input_transcription),
             webhook_url=str(body.webhook_url) if body.webhook_url else None,
             audio_format=body.audio_format,
+            barge_in=body.barge_in.model_dump(),
             metadata=body.metadata,
             created_at=now,
             expires_at=now + ttl,
