@@ -15,7 +15,8 @@ object a line, one answer a line::
 
 Run by the topology inside the router namespace::
 
-    python -m tests.topology.forwarder --tun evfwd --control PATH --endpoints JSON --links JSON
+    python -m tests.topology.forwarder --tun evfwd --control PATH --endpoints JSON \
+        --links JSON --udp-only JSON
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class Forwarder:
 
 async def serve(args: argparse.Namespace) -> None:
     endpoints = [Endpoint(name, subnet) for name, subnet in json.loads(args.endpoints).items()]
-    shaper = Shaper(endpoints)
+    shaper = Shaper(endpoints, udp_only=json.loads(args.udp_only))
     load_links(shaper, json.loads(args.links))
     forwarder = Forwarder(open_tun(args.tun), shaper)
     forwarder.start()
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tun", required=True)
     parser.add_argument("--control", required=True, help="Unix socket path")
     parser.add_argument("--endpoints", required=True, help='JSON {"caller": 1, ...}')
+    parser.add_argument("--udp-only", default="{}", help='JSON {"core": 3478}: one UDP port')
     parser.add_argument("--links", default="{}", help='JSON {"caller-near": {"delay_ms": 10}}')
     args = parser.parse_args(argv)
     control = Path(args.control)

@@ -60,11 +60,30 @@ def ipv4_ends(packet: bytes) -> tuple[int, int] | None:
     return src[2], dst[2]
 
 
-class Shaper:
-    """Which pair a packet belongs to, and what happens to it (delay, or dropped)."""
+def udp_ports(packet: bytes) -> tuple[int, int] | None:
+    """Source and destination ports of an IPv4 UDP packet (first fragment), else None."""
+    if len(packet) < 20 or packet[9] != 17:
+        return None
+    start = (packet[0] & 0x0F) * 4
+    if len(packet) < start + 4:
+        return None
+    return int.from_bytes(packet[start : start + 2]), int.from_bytes(packet[start + 2 : start + 4])
 
-    def __init__(self, endpoints: Iterable[Endpoint], rng: random.Random | None = None) -> None:
+
+class Shaper:
+    """Which pair a packet belongs to, and what happens to it (delay, or dropped).
+
+    ``udp_only``: endpoints whose UDP the forwarder passes on one port only (a firewall
+    in front of nodes that sit behind a relay: callers reach them through it alone)."""
+
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint],
+        rng: random.Random | None = None,
+        udp_only: Mapping[str, int] | None = None,
+    ) -> None:
         self.by_subnet = {e.subnet: e.name for e in endpoints}
+        self.udp_only = dict(udp_only or {})
         self.links: dict[tuple[str, str], Shaping] = {}
         self.rng = rng or random.Random()
         self.forwarded = 0
@@ -89,12 +108,24 @@ class Shaper:
         if src is None or dst is None:
             self.dropped += 1  # not between two of our endpoints: never forwarded
             return None
+        if self.udp_only and not self._udp_allowed(packet, src, dst):
+            self.dropped += 1
+            return None
         shaping = self.shaping(src, dst)
         if shaping.loss and self.rng.random() < shaping.loss:
             self.dropped += 1
             return None
         self.forwarded += 1
         return shaping.delay_ms / 1000
+
+    def _udp_allowed(self, packet: bytes, src: str, dst: str) -> bool:
+        ports = udp_ports(packet)
+        if ports is None:
+            return True
+        for name, port in zip((src, dst), ports, strict=True):
+            if name in self.udp_only and port != self.udp_only[name]:
+                return False
+        return True
 
     def describe(self) -> dict[str, dict[str, float]]:
         return {f"{a}-{b}": {"delay_ms": s.delay_ms, "loss": s.loss}

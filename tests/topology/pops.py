@@ -5,7 +5,9 @@
   ``--demo``), ``edgevoice relay`` and the *hub* nodes behind it (region ``hub``);
 - ``P-<region>`` per POP: one ``edgevoice node`` in that region;
 - ``P-caller``: nothing runs there until a test starts a caller in it;
-- ``P-router``: the forwarder, which delays and drops per pair (caller-POP, caller-core).
+- ``P-router``: the forwarder, which delays and drops per pair (caller-POP, caller-core),
+  and lets only the relay's UDP port in or out of the core (the hub nodes' own media
+  sockets are firewalled: callers reach them through the relay alone).
 
 Everything binds the namespace's own 10.77.x.2 address; nothing can reach any other.
 """
@@ -196,7 +198,8 @@ class Topology:
         self.spawn("forwarder", "router", sys.executable, "-m", "tests.topology.forwarder",
                    "--tun", netns.TUN, "--control", str(self.control),
                    "--endpoints", json.dumps({e.name: e.subnet for e in self.endpoints}),
-                   "--links", json.dumps(links))  # fmt: skip
+                   "--links", json.dumps(links),
+                   "--udp-only", json.dumps({CORE.name: RELAY_PORT}))  # fmt: skip
         redis = self.spawn("redis", "core", "redis-server", "--bind", CORE.address, "--port",
                            str(REDIS_PORT), "--save", "", "--appendonly", "no",
                            "--protected-mode", "no")  # fmt: skip

@@ -61,3 +61,19 @@ def test_bad_settings_are_refused() -> None:
         Shaping(delay_ms=-1)
     with pytest.raises(ValueError, match="loss"):
         Shaping(loss=1.5)
+
+
+def udp(src: str, dst: str, sport: int, dport: int) -> bytes:
+    header = bytearray(packet(src, dst)[:20])
+    header[9] = 17
+    return bytes(header) + sport.to_bytes(2) + dport.to_bytes(2) + bytes(4)
+
+
+def test_a_firewalled_endpoint_passes_udp_on_one_port_only() -> None:
+    shaper = Shaper(ENDS, udp_only={"core": 3478})
+    assert shaper.decide(udp("10.77.1.2", "10.77.2.2", 50000, 3478)) == 0.0
+    assert shaper.decide(udp("10.77.2.2", "10.77.1.2", 3478, 50000)) == 0.0
+    assert shaper.decide(udp("10.77.2.2", "10.77.1.2", 41000, 50000)) is None  # a node
+    assert shaper.decide(udp("10.77.1.2", "10.77.2.2", 50000, 41000)) is None
+    assert shaper.decide(packet("10.77.1.2", "10.77.2.2")) == 0.0  # not UDP: TCP passes
+    assert shaper.decide(udp("10.77.1.2", "10.77.11.2", 50000, 41000)) == 0.0  # a POP

@@ -5,6 +5,7 @@ across a relay restart (flows restored from Redis)."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 from typing import Any
@@ -38,7 +39,9 @@ def test_callers_through_one_relay_survive_its_restart(pops: Topology) -> None:
 
         assert pops.procs["relay"].stop(signal.SIGTERM) == 0
         restarted = pops.start_relay()
-        assert "2 flows restored" in restarted.wait_for("edgevoice relay ready", 30)
+        ready = restarted.wait_for("edgevoice relay ready", 30)
+        restored = re.search(r"\((\d+) flows restored", ready)
+        assert restored and int(restored.group(1)) >= 2, ready  # (and any earlier test's)
         after = [ask(c, "wait 100", 2) for c in callers]  # two more seconds of echo
         for b, a in zip(before, after, strict=True):
             assert a["packets"] >= b["packets"] + 100 and a["state"] == "connected", (b, a)
