@@ -96,6 +96,7 @@ packages=(
   espeak-ng sox                 # speech fixtures
   redis-server                  # private Redis servers of the cluster tests (and 6379)
   coturn                        # TURN server of the relay-only call test
+  iproute2                      # ip netns: the POP topology (tests/topology, as root)
 )
 # node and npm bundle the third-party WHIP/WHEP clients (tests/interop). Debian's
 # packages when missing; a node that came with its own npm (e.g. NodeSource's nodejs,
