@@ -41,7 +41,17 @@ def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="edgevoice,naive,fastrtc",
         help="servers to start and compare (edgevoice, naive, fastrtc)",
     )
-    p.add_argument("--mode", choices=["echo", "fanout", "both"], default="both")
+    p.add_argument(
+        "--mode",
+        choices=["echo", "fanout", "both", "conversation"],
+        default="both",
+        help="conversation: voice-to-voice and barge-in at a caller, offline model "
+        "(edgevoice/bench/conversation.py)",
+    )
+    p.add_argument("--conversation-runs", type=int, default=5, help="calls in conversation mode")
+    p.add_argument(
+        "--model-delay-ms", type=float, default=0.0, help="conversation: model link delay each way"
+    )
     p.add_argument(
         "--levels",
         default=DEFAULT_LEVELS,
@@ -107,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     progress = report.Progress()
     progress("timing SRTP and sendto on the server's core (machine calibration)")
     calibration = calibrate(_core(args.server_core))
+    if args.mode == "conversation":
+        return _conversation(args, calibration)
     loadgen_core = _core(args.loadgen_core)
     if loadgen_core is not None:
         os.sched_setaffinity(0, {loadgen_core})
@@ -157,6 +169,24 @@ def run(args: argparse.Namespace) -> int:
     print(report.render(out))
     print(f"\nJSON: {json_path}" + (f"\nplot: {png}" if png else ""))
     return 0
+
+
+def _conversation(args: argparse.Namespace, calibration: dict[str, Any]) -> int:
+    from .conversation import main as conversation
+
+    print(
+        f"machine: SRTP protect {calibration['srtp_protect_us']} µs, loopback sendto "
+        f"{calibration['loopback_sendto_us']} µs per packet (on the server's core)",
+        flush=True,
+    )
+    return conversation(
+        [
+            *("--runs", str(args.conversation_runs)),
+            *("--model-delay-ms", str(args.model_delay_ms)),
+            *("--server-core", args.server_core, "--caller-core", args.loadgen_core),
+            *("--out", str(args.out / "conversation")),
+        ]
+    )
 
 
 def _plot(out: dict[str, Any], path: Path) -> Path | None:
