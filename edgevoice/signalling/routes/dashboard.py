@@ -66,6 +66,9 @@ class ProbeResult(BaseModel):
     model_link_rtt_ms: float | None = None
     flagged: bool = Field(False, description="RTT above this region's recent baseline")
     reason: str | None = Field(None, max_length=500)
+    client_rtt_ms: dict[str, float] | None = Field(
+        None, max_length=64, description="the probe's own ping RTT to each region (--nearest)"
+    )
 
 
 @router.post("/v1/probes", status_code=204, dependencies=[Depends(require_operator)])
