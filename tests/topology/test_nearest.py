@@ -49,9 +49,13 @@ def test_callers_land_on_the_nearest_pop_and_latency_follows_the_delay(pops: Top
         r = by_region[pop.region]
         assert r["ok"], r
         base = 2 * pop.delay_ms
-        assert within(r["rtt_ms"], base), (pop, r)
+        # the first hop's RTT is one RTCP sample: never under the injected delay, but a
+        # busy shared CPU can add a spike to it (the medians below are steadier)
+        assert within(r["rtt_ms"], base, 150), (pop, r)
         assert within(r["echo_rtt_ms"], base, 80), (pop, r)
         assert within(r["mouth_to_ear_p50_ms"], base, 100), (pop, r)
+    m2e = [by_region[p.region]["mouth_to_ear_p50_ms"] for p in pops.pops]
+    assert m2e == sorted(m2e), m2e  # farther POP, later echo
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "topology-figures.json").write_text(json.dumps(results, indent=1))
 
