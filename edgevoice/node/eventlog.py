@@ -16,6 +16,10 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 READER_BACKLOG = 1000
+# A call emits a full ``stats`` event every second: kept 500 deep they would hold about a
+# megabyte per call after eight minutes. Only the latest few are kept for replay (live
+# readers still get every one); the other events keep the long history.
+STATS_KEPT = 3
 EVENTS_LOST = "events_lost"
 _END: dict[str, Any] = {"type": "session.ended"}
 
@@ -77,13 +81,14 @@ class EventLog:
     ) -> None:
         self._on_append = on_append  # e.g. a cluster node's publisher to Redis
         self._kept: deque[dict[str, Any]] = deque(maxlen=keep)
+        self._stats: deque[dict[str, Any]] = deque(maxlen=STATS_KEPT)
         self._readers: set[Reader] = set()
         self._ids = itertools.count(1)
         self.closed = False
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         stamped = {"seq": next(self._ids), "time": round(time.time(), 3), **event}
-        self._kept.append(stamped)
+        (self._stats if event.get("type") == "stats" else self._kept).append(stamped)
         for reader in self._readers:
             reader.push(stamped)
         if self._on_append is not None:
@@ -91,14 +96,15 @@ class EventLog:
         return stamped
 
     def recent(self) -> list[dict[str, Any]]:
-        return list(self._kept)
+        """The kept events in order: the history, and the latest ``stats`` among it."""
+        return sorted([*self._kept, *self._stats], key=lambda e: int(e["seq"]))
 
     def reader(self, replay: bool = True, limit: int = READER_BACKLOG) -> Reader:
         """A new follower: kept events first (if ``replay``), then live ones, then the
         end once the session has ended. ``detach`` it when done."""
         reader = Reader(limit)
         if replay:
-            for event in self._kept:
+            for event in self.recent():
                 reader.push(event)
         if self.closed:
             reader.push(_END)
