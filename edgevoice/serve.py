@@ -19,6 +19,7 @@ import uvicorn
 from .localport import free_port
 from .node.models import ModelEndpoints
 from .node.node import Node
+from .node.warmup import warm_up
 from .processes.http import server_config
 from .processes.modelchild import ModelServerChild, die_with_parent
 from .sfu.network import PortRange, set_media_address
@@ -118,6 +119,11 @@ async def serve(settings: Settings) -> int:
         except Exception as exc:
             print(f"default model {settings.model!r} is not available ({exc}); using 'echo'")
             settings.model = "echo"
+        # One call to itself before serving: what the first call would pay once
+        # (certificate, library pages, lazily built state) is paid now (node/warmup.py).
+        warmed = await warm_up(media)
+        if warmed is not None:
+            log.info("warm-up call took %.0f ms", warmed * 1000)
         app = create_app(settings, node)
         server = uvicorn.Server(server_config(app, settings.host, settings.port))
         serving = asyncio.create_task(server.serve())
