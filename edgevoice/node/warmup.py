@@ -14,6 +14,7 @@ hangs up. It takes a fraction of a second; if it fails the node starts anyway.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -33,16 +34,19 @@ from .session import LiveSession
 log = logging.getLogger(__name__)
 
 WARM_FRAMES = 15  # 300 ms of caller audio through the bridge and back
-WARM_TIMEOUT = 10.0
+WARM_TIMEOUT = 5.0
 
 
 async def warm_up(media: MediaConfig, frames: int = WARM_FRAMES) -> float | None:
     """Place and end one echo call to this process; its duration in seconds (None if
     it failed, logged: the node serves anyway)."""
     started = time.perf_counter()
+    # the answer must name an address this process reaches itself: not a public IP
+    # that only outside callers can use (NAT without hairpin)
+    local = dataclasses.replace(media, public_ip=None)
     try:
         async with asyncio.timeout(WARM_TIMEOUT):
-            await _call(media, frames)
+            await _call(local, frames)
     except Exception as exc:  # anything: a warm-up must never stop the node
         log.warning("warm-up call failed (%s: %s); serving anyway", type(exc).__name__, exc)
         return None
