@@ -24,6 +24,7 @@ from ..cluster.nodeinfo import NodeInfo
 from ..cluster.redisconn import MAX_FOLLOWERS, connect
 from ..node.models import ModelEndpoints
 from ..node.node import Node
+from ..node.warmup import warm_up
 from ..relay.answer import advertise_relay, local_ice
 from ..relay.routes import parse_address, publish_session, withdraw_session
 from ..sfu.errors import MediaError
@@ -119,6 +120,7 @@ async def run_node(
             event_sink=publisher.publish,
         )
         announced = settings.public_ip or settings.effective_media_address
+        await warm_up(media)  # one call to itself before serving (node/warmup.py)
 
         def describe() -> NodeInfo:
             metrics = getattr(app.state, "node_metrics", None) if app is not None else None
