@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ..signalling.settings import is_loopback
 from .baseline import Baselines
 from .errors import ProbeUsageError
 from .result import ProbeResult, crossed, table
@@ -120,13 +121,7 @@ def _target(url: str) -> str:
 
 
 def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(url).hostname or "")
 
 
 async def _rounds(options: Options, out: TextIO, err: TextIO) -> int:

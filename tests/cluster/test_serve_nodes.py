@@ -15,11 +15,7 @@ import httpx
 from edgevoice.localport import free_port
 from tests.cluster.harness import API_KEY, AUTH, create, spawn, whip
 from tests.peers import Caller
-
-
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+from tests.test_serve import _alive, _children
 
 
 def _cmdline(pid: int) -> str:
@@ -65,14 +61,6 @@ async def test_serve_nodes_2_runs_one_signalling_and_two_nodes() -> None:
         assert not [pid for pid in pids if _alive(pid)]  # serve took its children down
     finally:
         proc.signal(signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _run(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
