@@ -25,9 +25,12 @@ def ask(caller: Proc, command: str, count: int) -> dict[str, Any]:
 def test_callers_through_one_relay_survive_its_restart(pops: Topology) -> None:
     hold = [sys.executable, "-m", "tests.topology.client", "hold", pops.signalling_url,
             "--region", "hub"]  # fmt: skip
-    callers = [pops.spawn(f"hold-{i}", "caller", *hold, stdin=True) for i in (1, 2)]
+    callers: list[Proc] = []
     try:
-        connected = [json.loads(c.wait_for('"connected"', 40)) for c in callers]
+        connected = []
+        for i in (1, 2):  # one after the other: the second sees the first's slot taken
+            callers.append(pops.spawn(f"hold-{i}", "caller", *hold, stdin=True))
+            connected.append(json.loads(callers[-1].wait_for('"connected"', 40)))
         assert {c["node"]["id"] for c in connected} == {"hub-1", "hub-2"}
         relay_candidate = (
             f"a=candidate:relay 1 udp 2130706431 {pops.relay_address.replace(':', ' ')} typ host"
