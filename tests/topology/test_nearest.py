@@ -63,26 +63,28 @@ def test_callers_land_on_the_nearest_pop_and_latency_follows_the_delay(pops: Top
 def test_a_raised_delay_is_flagged_by_probe_and_shown_on_the_dashboard(pops: Topology) -> None:
     near = pops.pop("near")
     command = [sys.executable, "-m", "edgevoice", "probe", pops.signalling_url, "--nearest",
-               "--every", "0.2", "--rounds", "5", "--seconds", "2", "--json"]  # fmt: skip
+               "--every", "0.2", "--rounds", "8", "--seconds", "2", "--json"]  # fmt: skip
     probe = pops.spawn("probe", "caller", *command)
     lines: list[str] = []
     try:
         for n in (1, 2, 3):
             probe.wait_count('{"target"', n, 45)
         pops.shape("caller", "near", near.delay_ms + 20)  # three good rounds, then farther
-        lines = probe.wait_count('{"target"', 5, 60)
+        lines = probe.wait_count('{"target"', 8, 90)
         assert probe.popen.wait(30) == 0, probe.output  # a flag warns, it does not fail
     finally:
         pops.shape("caller", "near", near.delay_ms)
         probe.stop()
     results = [json.loads(line) for line in lines]
-    # round 4 may straddle the change; round 5 runs wholly after it
-    assert [r["region"] for r in results] == ["near"] * 5, results
+    # round 4 may straddle the change, and a round's RTT is one RTCP sample on a shared
+    # machine: none of the three before the change is flagged, one after it is
+    assert [r["region"] for r in results] == ["near"] * 8, results
     flagged = [r["flagged"] for r in results]
-    assert flagged[:3] == [False, False, False] and flagged[4], results
-    assert results[4]["rtt_ms"] >= 2 * (near.delay_ms + 20), results[4]
+    assert flagged[:3] == [False, False, False] and any(flagged[3:]), results
+    assert all(r["rtt_ms"] >= 2 * (near.delay_ms + 20) for r in results if r["flagged"]), results
     assert "above its baseline" in probe.output
     board = pops.client("get", f"{pops.signalling_url}/v1/dashboard", "--auth")
     assert board["status"] == 200
     shown = [p for p in board["body"]["probes"] if p["region"] == "near"]
-    assert [p["flagged"] for p in shown][-5:-2] == [False] * 3 and shown[-1]["flagged"], shown
+    kept = [p["flagged"] for p in shown][-8:]
+    assert kept[:3] == [False] * 3 and any(kept[3:]), shown
